@@ -1,0 +1,21 @@
+"""Backends: the same grid in, the same result arrays out.
+
+Each backend module has ``run(optimizer, order, H, K, tol, max_steps, fast=False)``: the
+optimizer and update order by name, the hyperparameter table ``H[4, n]`` (lr, beta, beta2,
+eps) and the network constants ``K`` (both in the run's dtype). It returns
+``(passes, status, loss, output)`` per configuration: forward passes run, status code, and the
+last forward pass's loss and output.
+"""
+import importlib
+
+BACKENDS = {
+    "serial": "one thread, one configuration at a time: the readable reference",
+    "cpu": "all cores, SIMD lanes refilled as configurations finish (the default)",
+}
+
+
+def backend_module(name):
+    if name not in BACKENDS:
+        from ..grid import GridError
+        raise GridError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
+    return importlib.import_module(f"{__name__}.{name}")

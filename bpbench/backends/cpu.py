@@ -1,0 +1,77 @@
+"""All cores: SIMD blocks of configurations in lockstep, refilled as configurations finish.
+
+Each thread takes a chunk of the grid and runs LANES configurations side by side, one forward
+pass + update per sweep over the lanes: the lane loop is straight-line code over S[row, lane],
+which LLVM vectorises. Step counts are heavy-tailed (W1: median ~50, max 5000), so a lane whose
+configuration finishes is refilled at once with the next pending one instead of idling until
+the slowest finishes; once the chunk's queue is empty the block shrinks by moving its last lane
+into the finished one.
+
+``fast=False`` compiles with IEEE semantics and gives the serial backend's results bit for bit;
+``fast=True`` adds kernels.FAST_FLAGS, which change rounding and so, rarely, a step count.
+"""
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..kernels import specialise
+from ..network import LOSS, N as N_, NROWS, OUT
+from ..training import RUNNING, start, step, verdict
+
+update = backprop = None  # bound per optimizer and order by kernels.specialise
+
+LANES = 128
+
+
+@njit(inline="always")
+def _block(update, backprop, H, K, tol, max_steps, lo, hi, passes, status, loss, output):
+    """Run configurations lo..hi-1 of H to their verdicts."""
+    S = np.empty((NROWS, LANES), dtype=H.dtype)
+    cfg = np.empty(LANES, np.int64)  # configuration in each lane
+    y1, y2, ya = K[0], K[1], K[2]
+    nl = min(LANES, hi - lo)  # active lanes are 0..nl-1
+    for l in range(nl):
+        start(S, l, K, H, lo + l)
+        cfg[l] = lo + l
+    pending = lo + nl
+    while nl > 0:
+        finished = 0
+        for l in range(nl):  # the SIMD loop
+            step(update, backprop, S, l, y1, y2, ya)
+            finished += verdict(S, l, tol, max_steps) != RUNNING
+        if finished == 0:
+            continue
+        for l in range(nl - 1, -1, -1):  # descending: a lane moved into l is already judged
+            v = verdict(S, l, tol, max_steps)
+            if v == RUNNING:
+                continue
+            i = cfg[l]
+            passes[i], status[i], loss[i], output[i] = S[N_, l], v, S[LOSS, l], S[OUT, l]
+            if pending < hi:
+                start(S, l, K, H, pending)
+                cfg[l] = pending
+                pending += 1
+            else:
+                nl -= 1
+                S[:, l] = S[:, nl]
+                cfg[l] = cfg[nl]
+
+
+def _chunks(H, K, tol, max_steps, nchunks, passes, status, loss, output):
+    size = H.shape[1]
+    for c in prange(nchunks):
+        _block(update, backprop, H, K, tol, max_steps, c * size // nchunks,
+               (c + 1) * size // nchunks, passes, status, loss, output)
+
+
+def run(optimizer, order, H, K, tol, max_steps, fast=False):
+    n = H.shape[1]
+    passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
+    loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
+    # Several chunks per thread, handed out one at a time, balance the heavy tails.
+    threads = numba.get_num_threads()
+    nchunks = max(1, min(4 * threads, n // LANES))
+    numba.set_parallel_chunksize(1)
+    kernel = specialise(_chunks, optimizer, order, fast, parallel=True)
+    kernel(H, K, H.dtype.type(tol), max_steps, nchunks, passes, status, loss, output)
+    return passes, status, loss, output

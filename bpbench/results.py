@@ -1,0 +1,104 @@
+"""Result arrays -> tidy pandas tables, saved atomically as Parquet (or CSV) with metadata.
+
+One row per configuration. ``steps`` is the post's count (the forward pass whose loss first
+fell below tol) and is NA unless the run converged; ``status`` says why not.
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+import pandas as pd
+
+from .network import ORDERS
+from .optimizers import HYPERPARAMETERS, OPTIMIZERS
+from .training import CONVERGED, STATUSES
+
+COLUMNS = ("optimizer", "order") + HYPERPARAMETERS + ("steps", "status", "final_loss",
+                                                      "final_output")
+OPTIMIZER_T = pd.CategoricalDtype(list(OPTIMIZERS))
+ORDER_T = pd.CategoricalDtype(list(ORDERS))
+STATUS_T = pd.CategoricalDtype(list(STATUSES))
+
+
+def frame(block, H, passes, status, loss, output, attrs):
+    """The table for one run block: H is the block's hyperparameter table."""
+    n = H.shape[1]
+    uses = OPTIMIZERS[block.optimizer].hyper
+    cols = {"optimizer": pd.Categorical([block.optimizer] * n, dtype=OPTIMIZER_T),
+            "order": pd.Categorical([block.order] * n, dtype=ORDER_T)}
+    for r, h in enumerate(HYPERPARAMETERS):
+        # The grid's own float64 values, not the run dtype's rounding of them.
+        cols[h] = block.table("float64")[r] if h in uses else np.full(n, np.nan)
+    cols["steps"] = pd.array(np.where(status == CONVERGED, passes, 0), dtype="Int64")
+    cols["steps"][status != CONVERGED] = pd.NA
+    cols["status"] = pd.Categorical.from_codes(status.astype(np.int8), dtype=STATUS_T)
+    cols["final_loss"] = loss.astype(np.float64)
+    cols["final_output"] = output.astype(np.float64)
+    df = pd.DataFrame(cols)
+    df.attrs.update(attrs)
+    return df
+
+
+def concat(frames, attrs):
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    df.attrs = dict(attrs)
+    return df
+
+
+def check_writable(path, force=False):
+    """Fail before any work if the table could not be saved there (raises ValueError)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a directory")
+    if os.path.exists(path) and not force:
+        raise ValueError(f"{path} exists; pass --force to overwrite it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"cannot write {path}: folder {folder} is not writable")
+    if not path.endswith((".parquet", ".pq", ".csv")):
+        raise ValueError(f"{path}: output must end in .parquet or .csv")
+
+
+def save(df, path):
+    """Write df to path (.csv or Parquet) via a temporary file and a rename, so an interrupted
+    or failed write never leaves a partial file."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bpbench-", suffix=".tmp")
+    os.close(fd)
+    try:
+        if path.endswith(".csv"):
+            df.to_csv(tmp, index=False)
+        else:
+            # pandas keeps df.attrs in the Parquet metadata; the bpbench key makes the run
+            # settings readable by any Parquet tool.
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            meta = dict(table.schema.metadata or {})
+            meta[b"bpbench"] = json.dumps(df.attrs, default=str).encode()
+            pq.write_table(table.replace_schema_metadata(meta), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load(path):
+    """A saved table, with its run settings in df.attrs."""
+    path = os.fspath(path)
+    if path.endswith(".csv"):
+        df = pd.read_csv(path)
+        for col, t in (("optimizer", OPTIMIZER_T), ("order", ORDER_T), ("status", STATUS_T)):
+            df[col] = df[col].astype(t)
+        df["steps"] = df["steps"].astype("Int64")
+        return df
+    import pyarrow.parquet as pq
+    df = pd.read_parquet(path)
+    meta = pq.read_schema(path).metadata or {}
+    if b"bpbench" in meta:
+        df.attrs.update(json.loads(meta[b"bpbench"]))
+    return df

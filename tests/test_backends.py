@@ -1,0 +1,52 @@
+"""Backends give the same table; diverged runs are never converged."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import bpbench
+from bpbench.optimizers import OPTIMIZERS
+
+
+@pytest.mark.parametrize("order", ["seed", "simultaneous"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_serial_and_cpu_tables_identical(optimizer, order):
+    # More configurations than one SIMD block, so lanes are refilled and the block shrinks.
+    hyper = {"lr": np.geomspace(1e-2, 50, 300)}
+    if "beta" in OPTIMIZERS[optimizer].hyper:
+        hyper["beta"] = [0.0, 0.9]
+    a = bpbench.sweep(optimizer, order=order, backend="serial", max_steps=700, **hyper)
+    b = bpbench.sweep(optimizer, order=order, backend="cpu", max_steps=700, **hyper)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs["backend"] == "serial" and b.attrs["backend"] == "cpu"
+
+
+def test_cpu_fast_mode_close_to_exact():
+    kw = dict(lr=np.geomspace(1e-3, 1, 16), beta=np.linspace(0.5, 0.999, 16),
+              eps=[1e-8, 1e-3], max_steps=2000)
+    exact = bpbench.sweep("rmsprop", **kw)
+    fast = bpbench.sweep("rmsprop", fast=True, **kw)
+    differ = (exact.status != fast.status) | (exact.steps.fillna(-1) != fast.steps.fillna(-1))
+    assert differ.mean() <= 0.01
+    assert fast.attrs["fast"] is True
+
+
+def test_divergence_is_detected_not_counted():
+    # A sigmoid network rarely overflows: gradient descent at lr 1e6 just saturates the units
+    # and lands on 0.5. Adam's momentum keeps moving saturated weights, so at lr ~ 1e308 they
+    # overflow.
+    df = bpbench.sweep("adam", lr=[1e308, 1.5e308], backend="cpu")
+    assert (df.status == "diverged").all()
+    assert df.steps.isna().all()
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_non_finite_weight_beats_a_small_loss(bad):
+    # A weight can blow up while the sigmoid keeps the loss finite; divergence is checked first.
+    from bpbench.network import FINITE, LOSS, N, NROWS, W, weights_finite
+    from bpbench.training import CONVERGED, DIVERGED, verdict
+    S = np.zeros((NROWS, 1))
+    S[LOSS, 0], S[N, 0], S[FINITE, 0] = 1e-9, 1, 1
+    assert verdict.py_func(S, 0, 1e-7, 10) == CONVERGED
+    S[W + 2, 0] = bad
+    S[FINITE, 0] = weights_finite.py_func(S, 0)
+    assert verdict.py_func(S, 0, 1e-7, 10) == DIVERGED
