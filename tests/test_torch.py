@@ -1,0 +1,57 @@
+"""Trajectories against torch.optim in float64 (skipped when torch is not installed).
+
+bpbench's `simultaneous` order is what torch's autograd computes. Rounding order differs in
+places (torch's addcmul / addcdiv, Adam's lerp), so losses agree to ~1e-12, not bit for bit.
+"""
+import numpy as np
+import pytest
+
+import bpbench
+
+torch = pytest.importorskip("torch")
+
+CASES = [
+    ("sgd", dict(lr=1.0), lambda p, h: torch.optim.SGD(p, lr=h["lr"])),
+    ("momentum", dict(lr=0.5, beta=0.9),
+     lambda p, h: torch.optim.SGD(p, lr=h["lr"], momentum=h["beta"])),
+    ("nesterov", dict(lr=0.5, beta=0.9),
+     lambda p, h: torch.optim.SGD(p, lr=h["lr"], momentum=h["beta"], nesterov=True)),
+    ("rmsprop", dict(lr=0.1, beta=0.999, eps=0.01),
+     lambda p, h: torch.optim.RMSprop(p, lr=h["lr"], alpha=h["beta"], eps=h["eps"])),
+    ("adam", dict(lr=0.05, beta=0.9, beta2=0.999, eps=1e-8),
+     lambda p, h: torch.optim.Adam(p, lr=h["lr"], betas=(h["beta"], h["beta2"]), eps=h["eps"])),
+    ("adagrad", dict(lr=0.5, eps=1e-10),
+     lambda p, h: torch.optim.Adagrad(p, lr=h["lr"], eps=h["eps"])),
+]
+
+
+def torch_outputs(make_opt, hyper, steps):
+    hidden = torch.tensor([[0.1, 0.8], [0.4, 0.6]], dtype=torch.float64, requires_grad=True)
+    output = torch.tensor([0.3, 0.9], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([0.35, 0.9], dtype=torch.float64)
+    opt = make_opt([hidden, output], hyper)
+    outputs = []
+    for _ in range(steps):
+        opt.zero_grad()
+        pred = torch.sigmoid(output @ torch.sigmoid(hidden @ x))
+        loss = 0.5 * (pred - 0.5) ** 2
+        loss.backward()
+        opt.step()
+        outputs.append(pred.item())
+    return np.array(outputs)
+
+
+@pytest.mark.parametrize("name, hyper, make_opt", CASES, ids=[c[0] for c in CASES])
+def test_trajectory_matches_torch_optim(name, hyper, make_opt):
+    # Outputs, not losses: near the target the loss (y5 - 0.5)^2 turns a one-ulp difference in
+    # y5 into a large relative one.
+    ours = bpbench.trace(name, order="simultaneous", max_steps=60, tol=1e-300, **hyper)
+    theirs = torch_outputs(make_opt, hyper, len(ours))
+    np.testing.assert_allclose(ours.output.to_numpy(), theirs, rtol=1e-13, atol=0)
+
+
+def test_torch_float64_step_counts_match_the_claim():
+    for name, hyper, make_opt in (CASES[0], CASES[3]):
+        outputs = torch_outputs(make_opt, hyper, 200)
+        torch_steps = 1 + int(np.argmax(0.5 * (outputs - 0.5) ** 2 < 1e-7))
+        assert torch_steps == int(bpbench.sweep(name, **hyper).steps[0])
