@@ -10,9 +10,11 @@ import functools
 import types
 
 from numba import njit
+from numba.core.registry import CPUDispatcher
 
-from .network import ORDERS
+from .network import ORDERS, fast_exp
 from .optimizers import OPTIMIZERS
+from .targets import retarget
 
 
 # fastmath=True minus nnan and ninf, which would let LLVM drop the NaN checks that detect
@@ -22,9 +24,16 @@ FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
 @functools.cache
 def specialise(template, optimizer, order, fast=False, parallel=False):
-    """template compiled for one optimizer and order; fast=True adds FAST_FLAGS."""
+    """template compiled for one optimizer and order; fast=True adds FAST_FLAGS and computes
+    e^x with network.fast_exp, which vectorises (libm's exp is a scalar call per lane)."""
     g = dict(template.__globals__,
              update=OPTIMIZERS[optimizer].update, backprop=ORDERS[order])
+    if fast:
+        inline = njit(inline="always")
+        memo = {}
+        for name in template.__code__.co_names:
+            if isinstance(g.get(name), CPUDispatcher):
+                g[name] = retarget(g[name], inline, {"exp": fast_exp}, memo)
     f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
     f.__qualname__ = f"{template.__qualname__}_{optimizer}_{order}" + ("_fast" if fast else "")
     f.__doc__ = template.__doc__

@@ -53,9 +53,33 @@ def sqrt(x):
 
 
 @njit(inline="always")
+def exp(x):
+    """e^x, libm's (what Python's math.exp computes); fast kernels swap in fast_exp."""
+    return np.exp(x)
+
+
+@njit(inline="always")
+def fast_exp(x):
+    """e^x as (e^(x/4096))^4096, the inner exponential by its degree-10 Taylor polynomial:
+    plain arithmetic that vectorises, relative error ~1e-12, and IEEE-like at the edges
+    (overflow to inf, underflow to 0, NaN stays NaN) so divergence stays visible. Computed in
+    float64 whatever x's type: the squarings would amplify float32 rounding 4096-fold."""
+    xd = np.float64(x)
+    xd = -746.0 if xd < -746.0 else xd  # e^-746 underflows to 0 anyway; NaN fails the test
+    r = xd * (1.0 / 4096)
+    p = 1.0 / 3628800
+    for c in (1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6,
+              0.5, 1.0, 1.0):
+        p = p * r + c
+    for _ in range(12):
+        p = p * p
+    return type(x)(p)
+
+
+@njit(inline="always")
 def sigmoid(x):
     """f(x) = 1 / (1 + e^-x)."""
-    return const(x, 1.0) / (const(x, 1.0) + np.exp(-x))
+    return const(x, 1.0) / (const(x, 1.0) + exp(-x))
 
 
 @njit(inline="always")

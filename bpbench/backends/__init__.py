@@ -11,6 +11,7 @@ import importlib
 BACKENDS = {
     "serial": "one thread, one configuration at a time: the readable reference",
     "cpu": "all cores, SIMD lanes refilled as configurations finish (the default)",
+    "numpy": "pure NumPy, vectorised across configurations: the benchmarks' baseline",
 }
 
 

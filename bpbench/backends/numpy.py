@@ -1,0 +1,50 @@
+"""Pure NumPy: every configuration of a chunk in lockstep, vectorised across configurations.
+
+The same formulas as the Numba kernels (via targets.numpy_version), applied to whole rows of
+S at once; finished configurations are dropped from the state as they finish. NumPy's own SIMD
+exp rounds differently from libm's, so a few step counts may differ from the exact backends.
+A third implementation and the benchmarks' baseline.
+"""
+import numpy as np
+
+from ..network import FINITE, LOSS, N, NROWS, ORDERS, OUT
+from ..optimizers import OPTIMIZERS
+from ..targets import numpy_version
+from ..training import CONVERGED, DIVERGED, MAX_STEPS, RUNNING, start, step
+
+CHUNK = 1 << 16  # configurations per pass: keeps the state in cache-sized pieces
+
+
+def verdicts(S, tol, max_steps):
+    """training.verdict for every column of S at once."""
+    loss = S[LOSS]
+    v = np.full(loss.shape, RUNNING, np.int8)
+    v[S[N] >= max_steps] = MAX_STEPS
+    v[loss < tol] = CONVERGED
+    v[~(np.isfinite(loss) & (S[FINITE] != 0))] = DIVERGED
+    return v
+
+
+def run(optimizer, order, H, K, tol, max_steps, fast=False):
+    n = H.shape[1]
+    passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
+    loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
+    step_np, start_np = numpy_version(step), numpy_version(start)
+    update, backprop = numpy_version(OPTIMIZERS[optimizer].update), numpy_version(ORDERS[order])
+    tol = H.dtype.type(tol)
+    all_ = slice(None)
+    with np.errstate(all="ignore"):  # overflow and 0/0 are how runs diverge
+        for lo in range(0, n, CHUNK):
+            idx = np.arange(lo, min(n, lo + CHUNK))
+            S = np.empty((NROWS, idx.size), H.dtype)
+            start_np(S, all_, K, H, idx)
+            while idx.size:
+                step_np(update, backprop, S, all_, K[0], K[1], K[2])
+                v = verdicts(S, tol, max_steps)
+                done = v != RUNNING
+                if done.any():
+                    i = idx[done]
+                    passes[i], status[i] = S[N, done], v[done]
+                    loss[i], output[i] = S[LOSS, done], S[OUT, done]
+                    idx, S = idx[~done], S[:, ~done]
+    return passes, status, loss, output

@@ -1,0 +1,89 @@
+"""Benchmark workloads and their measurement (used by `bpbench bench`).
+
+Unit: useful config-steps per second = forward passes actually run, summed over
+configurations, divided by wall time. Compile (or cache-load) time is measured separately on
+a one-configuration grid, and each timing is the median of `repeat` runs.
+"""
+import time
+
+import numba
+import numpy as np
+
+from . import grid
+from .backends import backend_module
+from .training import constants
+
+WORKLOADS = {
+    "W1": ("rmsprop, simultaneous, lr 32 x beta 32 x eps 8, max_steps 5000", lambda: (
+        grid.block("rmsprop", "simultaneous", lr="log:1e-3:1:32", beta="lin:0.5:0.999:32",
+                   eps="log:1e-8:1e-1:8"), 5000)),
+    "W2": ("W1 in seed order", lambda: (
+        grid.block("rmsprop", "seed", lr="log:1e-3:1:32", beta="lin:0.5:0.999:32",
+                   eps="log:1e-8:1e-1:8"), 5000)),
+    "W3": ("sgd, lr = logspace(-2, 1.5, 8192), max_steps 20000", lambda: (
+        grid.block("sgd", "simultaneous", lr="log:1e-2:31.622776601683793:8192"), 20000)),
+    "LARGE": ("rmsprop, simultaneous, lr 128 x beta 128 x eps 64 = 1,048,576, max_steps 5000",
+              lambda: (grid.block("rmsprop", "simultaneous", lr="log:1e-3:1:128",
+                                  beta="lin:0.5:0.999:128", eps="log:1e-8:1e-1:64"), 5000)),
+}
+# (backend, fast, dtype) variants measured per workload; the NumPy baseline is skipped on
+# LARGE, where it would take minutes.
+VARIANTS = [("numpy", False, "float64"), ("serial", False, "float64"),
+            ("cpu", False, "float64"), ("cpu", True, "float64"),
+            ("cpu", False, "float32"), ("cpu", True, "float32")]
+
+
+def measure(block, max_steps, backend, fast, dtype, repeat=3):
+    module = backend_module(backend)
+    K = constants(dtype)
+    H = block.table(dtype)
+    t = time.perf_counter()
+    module.run(block.optimizer, block.order, np.ascontiguousarray(H[:, :1]), K, 1e-7, 2,
+               fast=fast)
+    compile_s = time.perf_counter() - t
+    walls = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = module.run(block.optimizer, block.order, H, K, 1e-7, max_steps, fast=fast)
+        walls.append(time.perf_counter() - t)
+    return out, float(np.median(walls)), compile_s
+
+
+def run(names, threads=None, repeat=3, echo=print):
+    if threads:
+        numba.set_num_threads(threads)
+    echo(f"threads: {numba.get_num_threads()}   (median of {repeat} runs; compile = first "
+         f"call on one configuration, cache loads included)")
+    rows = []
+    for name in names:
+        desc, make = WORKLOADS[name]
+        block, max_steps = make()
+        echo(f"\n{name}: {desc}")
+        echo(f"{'backend':<8} {'mode':<6} {'dtype':<8} {'configs':>10} {'config-steps':>14} "
+             f"{'wall s':>8} {'steps/s':>10} {'vs numpy':>9} {'compile s':>10} {'mismatch':>9}")
+        exact = base = None
+        for backend, fast, dtype in VARIANTS:
+            if name == "LARGE" and backend in ("numpy", "serial"):
+                continue
+            (passes, status, *_), wall, comp = measure(block, max_steps, backend, fast, dtype,
+                                                       repeat if backend != "serial" else 1)
+            useful = int(passes.sum())
+            rate = useful / wall
+            if backend == "cpu" and not fast and dtype == "float64":
+                exact = passes, status
+            if backend == "numpy":
+                base = rate
+            rows.append(dict(workload=name, backend=backend, fast=fast, dtype=dtype,
+                             configs=passes.size, config_steps=useful, wall_s=wall,
+                             rate=rate, compile_s=comp, passes=passes, status=status))
+        for r in rows:
+            if r["workload"] != name:
+                continue
+            mism = "" if exact is None else int(np.sum((r["passes"] != exact[0])
+                                                       | (r["status"] != exact[1])))
+            ratio = f"{r['rate'] / base:.1f}x" if base else "-"
+            mode = "-" if r["backend"] == "numpy" else "fast" if r["fast"] else "exact"
+            echo(f"{r['backend']:<8} {mode:<6} {r['dtype']:<8} "
+                 f"{r['configs']:>10,} {r['config_steps']:>14,} {r['wall_s']:>8.3f} "
+                 f"{r['rate']:>10.3g} {ratio:>9} {r['compile_s']:>10.2f} {mism:>9}")
+    return rows

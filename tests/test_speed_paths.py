@@ -1,0 +1,82 @@
+"""The fast paths: fast mode's exp, its tolerance, float32, and the NumPy backend."""
+import numpy as np
+import pandas as pd
+import pytest
+from numba import njit
+
+import bpbench
+from bpbench.network import fast_exp
+
+
+@njit
+def _fast_exp_many(x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = fast_exp(x[i])
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fast_exp_accuracy_and_edges(dtype):
+    x = np.linspace(-80, 80, 100001).astype(dtype)
+    rel = np.abs(_fast_exp_many(x) / np.exp(x.astype(np.float64)) - 1)
+    assert rel.max() < (1e-11 if dtype == np.float64 else 1e-6)
+    edges = _fast_exp_many(np.array([1e4, -1e4, np.nan, np.inf, -np.inf], dtype))
+    assert edges[0] == np.inf and edges[1] == 0 and np.isnan(edges[2])
+    assert edges[3] == np.inf and edges[4] == 0
+
+
+def mismatches(a, b):
+    return int(((a.status != b.status) | (a.steps.fillna(-1) != b.steps.fillna(-1))).sum())
+
+
+@pytest.mark.parametrize("order", ["seed", "simultaneous"])
+def test_fast_mode_within_stated_tolerance(order):
+    kw = dict(order=order, lr="log:1e-3:1:24", beta="lin:0.5:0.999:24", eps="log:1e-8:1e-1:4",
+              max_steps=3000)
+    exact, fast = bpbench.sweep("rmsprop", **kw), bpbench.sweep("rmsprop", fast=True, **kw)
+    assert mismatches(exact, fast) <= 0.001 * len(exact) + 1
+    # fast is a different computation, not a relabelled exact one
+    assert not np.array_equal(exact.final_loss, fast.final_loss)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("backend", ["serial", "cpu", "numpy"])
+def test_non_finite_weights_detected_under_any_flags(backend, fast):
+    # A NaN or inf learning rate (which validation refuses, so straight to the backend) makes
+    # the weights NaN / -inf after the first update; fastmath without nnan/ninf must see it.
+    from bpbench.backends import backend_module
+    from bpbench.training import CONVERGED, DIVERGED, constants
+    H = np.zeros((4, 3))
+    H[0] = [np.nan, np.inf, 1.0]
+    passes, status, loss, _ = backend_module(backend).run("sgd", "simultaneous", H,
+                                                          constants(np.float64), 1e-7, 500,
+                                                          fast=fast)
+    assert list(status) == [DIVERGED, DIVERGED, CONVERGED]
+    assert list(passes[:2]) == [2, 2]
+
+
+def test_float32_runs_in_float32_on_every_backend():
+    kw = dict(lr="log:1e-2:1:20", beta=[0.9, 0.999], eps=0.01, max_steps=2000, dtype="float32")
+    tables = {b: bpbench.sweep("rmsprop", backend=b, **kw) for b in ("serial", "cpu", "numpy")}
+    pd.testing.assert_frame_equal(tables["serial"], tables["cpu"], check_like=True,
+                                  check_exact=True, obj="serial vs cpu")
+    f64 = bpbench.sweep("rmsprop", **dict(kw, dtype="float64"))
+    assert not np.array_equal(f64.final_loss, tables["cpu"].final_loss)
+    assert tables["cpu"].attrs["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "rmsprop", "adam",
+                                       "adagrad"])
+def test_numpy_backend_agrees_with_exact(optimizer):
+    from bpbench.optimizers import OPTIMIZERS
+    hyper = {"lr": "log:1e-2:10:40"}
+    if "beta" in OPTIMIZERS[optimizer].hyper:
+        hyper["beta"] = [0.5, 0.9]
+    for order in ("seed", "simultaneous"):
+        a = bpbench.sweep(optimizer, order=order, max_steps=1000, **hyper)
+        b = bpbench.sweep(optimizer, order=order, max_steps=1000, backend="numpy", **hyper)
+        # NumPy's own SIMD exp may round differently from libm's: allow a rare flip.
+        assert mismatches(a, b) <= 1
+        both = (a.status == "converged") & (b.status == "converged")
+        np.testing.assert_allclose(a.final_output[both], b.final_output[both], rtol=1e-6)
