@@ -139,7 +139,9 @@ def run(sweep_file, output, force, backend, fast, order, tol, max_steps, dtype, 
     """
     from . import results
     from .api import run_blocks
+    from .backends import backend_module
 
+    backend_module(backend)
     overrides = dict(hyper, order=order, tol=tol, max_steps=max_steps, dtype=dtype)
     blocks, conf = grid.load(sweep_file, overrides)
     if output is None:

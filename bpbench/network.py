@@ -53,6 +53,12 @@ def sqrt(x):
 
 
 @njit(inline="always")
+def isfinite(x):
+    """Neither NaN nor inf."""
+    return np.isfinite(x)
+
+
+@njit(inline="always")
 def exp(x):
     """e^x, libm's (what Python's math.exp computes); fast kernels swap in fast_exp."""
     return np.exp(x)
@@ -101,8 +107,8 @@ def forward(S, l, y1, y2, ya):
 @njit(inline="always")
 def weights_finite(S, l):
     """True where all six weights are finite (NaN and inf both fail)."""
-    return (np.isfinite(S[W + 0, l]) & np.isfinite(S[W + 1, l]) & np.isfinite(S[W + 2, l])
-            & np.isfinite(S[W + 3, l]) & np.isfinite(S[W + 4, l]) & np.isfinite(S[W + 5, l]))
+    return (isfinite(S[W + 0, l]) & isfinite(S[W + 1, l]) & isfinite(S[W + 2, l])
+            & isfinite(S[W + 3, l]) & isfinite(S[W + 4, l]) & isfinite(S[W + 5, l]))
 
 
 @njit(inline="always")

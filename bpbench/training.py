@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from .network import (FINITE, HYPER_ROWS, LOSS, M, N, OUT, V, W, W_INIT, Y1, Y2, YA, forward,
-                      weights_finite)
+                      isfinite, weights_finite)
 
 CONVERGED, MAX_STEPS, DIVERGED = 0, 1, 2
 RUNNING = -1
@@ -24,7 +24,7 @@ def constants(dtype):
 def verdict(S, l, tol, max_steps):
     """The status after the lane's last forward pass, or RUNNING."""
     loss = S[LOSS, l]
-    if not (np.isfinite(loss) & (S[FINITE, l] != 0)):
+    if not (isfinite(loss) & (S[FINITE, l] != 0)):
         return DIVERGED
     if loss < tol:
         return CONVERGED

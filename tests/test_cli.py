@@ -96,3 +96,18 @@ def test_help_reads_like_a_man_page():
     for cmd in ([], ["run"], ["trace"], ["show"], ["reproduce"]):
         r = invoke(*cmd, "--help")
         assert r.exit_code == 0 and "Usage:" in r.output
+
+
+def test_cuda_backend_without_gpu_is_one_clear_line(tmp_path):
+    from bpbench.backends import cuda
+    try:
+        has_gpu = cuda.cuda is not None and cuda.cuda.is_available()
+    except Exception:
+        has_gpu = False
+    if has_gpu:
+        pytest.skip("a CUDA GPU (or the simulator) is present")
+    r = invoke("run", CLAIM, "--backend", "cuda", "-o", tmp_path / "x.parquet")
+    assert r.exit_code == 1
+    assert r.stderr.strip().startswith("bpbench: error: no CUDA GPU found; install bpbench[cuda]")
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.parquet").exists()

@@ -12,6 +12,7 @@ BACKENDS = {
     "serial": "one thread, one configuration at a time: the readable reference",
     "cpu": "all cores, SIMD lanes refilled as configurations finish (the default)",
     "numpy": "pure NumPy, vectorised across configurations: the benchmarks' baseline",
+    "cuda": "NVIDIA GPU via numba.cuda, one persistent thread per lane (bpbench[cuda])",
 }
 
 
@@ -19,4 +20,7 @@ def backend_module(name):
     if name not in BACKENDS:
         from ..grid import GridError
         raise GridError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
-    return importlib.import_module(f"{__name__}.{name}")
+    module = importlib.import_module(f"{__name__}.{name}")
+    if hasattr(module, "require"):  # fail before any work when the hardware is missing
+        module.require()
+    return module

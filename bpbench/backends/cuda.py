@@ -1,0 +1,112 @@
+"""NVIDIA GPUs (numba.cuda): one persistent GPU thread per lane.
+
+Each thread pulls the next pending configuration from an atomic counter as soon as its
+current one finishes, so heavy-tailed step counts leave no thread idle. The formulas are the
+CPU kernels' own (targets.retarget compiles them as device functions); only the primitives
+differ (CUDA's exp and sqrt). Large grids go through the device in batches.
+
+GPU exp rounds differently from glibc's, so a configuration that sits on a limit cycle or
+right at the tol boundary can get a different step count than the exact CPU backends.
+"""
+import functools
+import math
+
+import numpy as np
+
+from ..grid import GridError
+from ..network import LOSS, N, NROWS, ORDERS, OUT
+from ..optimizers import OPTIMIZERS
+from ..targets import retarget
+from ..training import RUNNING, start, step, verdict
+
+try:  # a module global, so the CUDA simulator can swap in its own cuda.grid
+    from numba import cuda
+except Exception:  # numba-cuda missing or broken
+    cuda = None
+
+THREADS_PER_BLOCK = 128
+BATCH = 1 << 22  # configurations per trip to the device
+
+
+def require():
+    """Raise GridError unless a CUDA GPU (or the simulator) is there."""
+    try:
+        available = cuda is not None and cuda.is_available()
+    except Exception:  # no driver: also "no GPU here"
+        available = False
+    if not available:
+        raise GridError("no CUDA GPU found; install bpbench[cuda] and run on a machine with "
+                        "an NVIDIA GPU (NUMBA_ENABLE_CUDASIM=1 simulates one, slowly)")
+
+
+def _primitives():
+    from numba import config
+    sim = config.ENABLE_CUDASIM
+
+    def const(x, c):
+        return type(x)(c)
+
+    # The simulator runs Python, where math.exp raises on overflow; NumPy's gives inf as on
+    # the GPU.
+    def exp(x):
+        return np.exp(x) if sim else math.exp(x)
+
+    def sqrt(x):
+        return np.sqrt(x) if sim else math.sqrt(x)
+
+    def isfinite(x):
+        return np.isfinite(x) if sim else math.isfinite(x)
+
+    dev = cuda.jit(device=True)
+    return {"const": dev(const), "exp": dev(exp), "sqrt": dev(sqrt), "isfinite": dev(isfinite)}
+
+
+@functools.cache
+def kernel(optimizer, order):
+    require()
+    dev, prims, memo = cuda.jit(device=True), _primitives(), {}
+    start_d, step_d, verdict_d = (retarget(f, dev, prims, memo) for f in (start, step, verdict))
+    update_d = retarget(OPTIMIZERS[optimizer].update, dev, prims, memo)
+    backprop_d = retarget(ORDERS[order], dev, prims, memo)
+
+    @cuda.jit
+    def train(H, K, tol, max_steps, counter, S, passes, status, loss, output):
+        t = cuda.grid(1)
+        if t >= S.shape[1]:
+            return
+        i = cuda.atomic.add(counter, 0, 1)
+        while i < H.shape[1]:
+            start_d(S, t, K, H, i)
+            v = RUNNING
+            while v == RUNNING:
+                step_d(update_d, backprop_d, S, t, K[0], K[1], K[2])
+                v = verdict_d(S, t, tol, max_steps)
+            passes[i], status[i], loss[i], output[i] = S[N, t], v, S[LOSS, t], S[OUT, t]
+            i = cuda.atomic.add(counter, 0, 1)
+
+    return train
+
+
+def run(optimizer, order, H, K, tol, max_steps, fast=False):
+    train = kernel(optimizer, order)
+    n = H.shape[1]
+    passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
+    loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
+    from numba import config
+    # Enough threads to fill every multiprocessor; the simulator runs each as a Python thread.
+    sm = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", 0)
+    per_block, max_lanes = ((8, 16) if config.ENABLE_CUDASIM
+                            else (THREADS_PER_BLOCK, sm * 16 * THREADS_PER_BLOCK))
+    K_d = cuda.to_device(K)
+    with np.errstate(all="ignore"):  # the simulator computes in NumPy; overflow is divergence
+        for lo in range(0, n, BATCH):
+            hi = min(n, lo + BATCH)
+            blocks = math.ceil(min(hi - lo, max_lanes) / per_block)
+            S = cuda.device_array((NROWS, blocks * per_block), H.dtype)
+            out = [cuda.device_array(hi - lo, a.dtype) for a in (passes, status, loss, output)]
+            train[blocks, per_block](cuda.to_device(np.ascontiguousarray(H[:, lo:hi])),
+                                             K_d, H.dtype.type(tol), max_steps,
+                                             cuda.to_device(np.zeros(1, np.int64)), S, *out)
+            for host, dev in zip((passes, status, loss, output), out):
+                dev.copy_to_host(host[lo:hi])
+    return passes, status, loss, output

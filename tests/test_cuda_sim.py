@@ -1,0 +1,53 @@
+"""The CUDA kernels on Numba's CUDA simulator, compared with the CPU backend.
+
+Run as its own pytest invocation: NUMBA_ENABLE_CUDASIM=1 must be set before numba is imported
+(.ci/run does this). The simulator runs every GPU thread as a Python thread, so grids are small.
+"""
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+    pytest.skip("needs NUMBA_ENABLE_CUDASIM=1 set before numba is imported",
+                allow_module_level=True)
+pytest.importorskip("numba.cuda")
+
+import bpbench  # noqa: E402
+from bpbench.optimizers import OPTIMIZERS  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow is divergence
+
+
+def same_table(optimizer, order, dtype="float64", **hyper):
+    kw = dict(order=order, dtype=dtype, max_steps=150, **hyper)
+    gpu = bpbench.sweep(optimizer, backend="cuda", **kw)
+    cpu = bpbench.sweep(optimizer, backend="cpu", **kw)
+    pd.testing.assert_frame_equal(gpu.drop(columns=["final_loss", "final_output"]),
+                                  cpu.drop(columns=["final_loss", "final_output"]),
+                                  check_like=True)
+    # The simulator computes with NumPy's exp, the CPU kernels with libm's.
+    np.testing.assert_allclose(gpu.final_output, cpu.final_output, rtol=1e-6)
+    assert gpu.attrs["backend"] == "cuda"
+    return gpu
+
+
+@pytest.mark.parametrize("order", ["seed", "simultaneous"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_cuda_matches_cpu(optimizer, order):
+    hyper = {"lr": [0.05, 0.5, 5.0]}
+    if "beta" in OPTIMIZERS[optimizer].hyper:
+        hyper["beta"] = [0.9]
+    same_table(optimizer, order, **hyper)
+
+
+def test_cuda_float32_and_divergence():
+    same_table("rmsprop", "seed", dtype="float32", lr=[0.1, 0.3], beta=0.999, eps=0.01)
+    df = same_table("adam", "simultaneous", lr=[0.05, 1e308])
+    assert list(df.status) == ["converged", "diverged"]
+
+
+def test_more_configurations_than_threads_are_all_run():
+    # 40 configurations over 16 simulated threads: each thread pulls several in turn.
+    same_table("sgd", "seed", lr=np.geomspace(0.5, 20, 40))
