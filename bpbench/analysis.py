@@ -1,4 +1,9 @@
-"""Summaries of result tables (pure pandas)."""
+"""Summaries of result tables (pure pandas; the CLI's `show` prints these).
+
+Medians and quartiles of steps count configurations that did not converge as infinitely slow,
+as optimizer benchmarks do, so a grid where most runs fail has an infinite median rather than
+a flattering one computed over its few successes.
+"""
 import numpy as np
 import pandas as pd
 
@@ -7,25 +12,66 @@ from .optimizers import HYPERPARAMETERS
 GROUP = ["optimizer", "order"]
 
 
-def summary(df):
-    """Per optimizer and order: configurations, converged share, min / median steps, and the
+def steps_or_inf(df):
+    """steps as float, with every non-converged configuration at +inf."""
+    return df.steps.astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+
+
+def hyperparameters(df):
+    """The hyperparameter columns that vary or are set (not all NaN) in df."""
+    return [h for h in HYPERPARAMETERS if h in df and df[h].notna().any()]
+
+
+def summary(df, by=()):
+    """One row per optimizer and order (and per value of each column in `by`): configurations,
+    the share converged / hitting max_steps / diverged, min, median and IQR of steps, and the
     best configuration (fewest steps; ties go to the first in grid order)."""
+    keys = GROUP + list(by)
     rows = []
-    for key, g in df.groupby(GROUP, observed=True, sort=False):
+    for key, g in df.groupby(keys, observed=True, sort=False):
+        s = steps_or_inf(g)
+        q1, med, q3 = np.quantile(s, [0.25, 0.5, 0.75], method="lower")
         conv = g[g.status == "converged"]
-        # Median over all configurations with non-converged ones counted as infinite steps.
-        steps_inf = g.steps.astype("Float64").fillna(np.inf).to_numpy(dtype=float)
-        median = float(np.median(steps_inf))
-        row = dict(zip(GROUP, key), configurations=len(g),
-                   converged=len(conv) / len(g),
-                   min_steps=pd.NA if conv.empty else int(conv.steps.min()),
-                   median_steps=median)
-        best = conv.loc[conv.steps.idxmin()] if not conv.empty else None
-        row["best"] = "-" if best is None else describe(best)
-        rows.append(row)
+        share = g.status.value_counts(normalize=True)
+        rows.append(dict(zip(keys, key), configurations=len(g),
+                         converged=share.get("converged", 0.0),
+                         max_steps=share.get("max_steps", 0.0),
+                         diverged=share.get("diverged", 0.0),
+                         min_steps=pd.NA if conv.empty else int(conv.steps.min()),
+                         median_steps=med, iqr_steps=q3 - q1,
+                         best="-" if conv.empty else describe(conv.loc[conv.steps.idxmin()])))
     out = pd.DataFrame(rows)
     out["min_steps"] = out["min_steps"].astype("Int64")
     return out
+
+
+def lr_window(df):
+    """The convergent learning-rate window for each setting of the other hyperparameters:
+    smallest and largest lr that converges, and the window's width in decades (NaN where no
+    lr converges)."""
+    rows = []
+    for (opt, order), g in df.groupby(GROUP, observed=True, sort=False):
+        others = [h for h in hyperparameters(g) if h != "lr"]
+        groups = g.groupby(others, sort=True) if others else [((), g)]
+        for key, sub in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            ok = sub.lr[sub.status == "converged"]
+            lo, hi = (ok.min(), ok.max()) if len(ok) else (np.nan, np.nan)
+            rows.append(dict(optimizer=opt, order=order, **dict(zip(others, key)),
+                             lr_min=lo, lr_max=hi,
+                             decades=np.log10(hi / lo) if len(ok) else np.nan,
+                             converged=len(ok), configurations=len(sub)))
+    return pd.DataFrame(rows)
+
+
+def pivot(df, x, y):
+    """Median steps (non-converged as inf) over two hyperparameters: rows y, columns x."""
+    for c in (x, y):
+        if c not in HYPERPARAMETERS or c not in df or df[c].isna().all():
+            raise ValueError(f"{c!r} is not a hyperparameter of this table; choose from "
+                             f"{', '.join(hyperparameters(df))}")
+    d = df.assign(steps_inf=steps_or_inf(df))
+    return d.pivot_table(index=y, columns=x, values="steps_inf", aggfunc="median")
 
 
 def describe(row):

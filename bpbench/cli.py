@@ -64,7 +64,9 @@ def setting_options(f):
 
 
 @main.command()
-def reproduce():
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
+              help="also draw both runs' loss curves, in both orders, to this image")
+def reproduce(plot_file):
     """Reproduce the post's claim: 111 steps for gradient descent, 11 for RMSprop.
 
     Runs both of the post's configurations in its own in-place update order ("seed"), prints
@@ -90,12 +92,10 @@ def reproduce():
             click.echo(f"  {got}" + ("" if ok else f"   MISMATCH, post: {want}"))
         ok = len(t) == steps[-1] and t.attrs["status"] == "converged"
         failures += not ok
-        rows.append((label, steps[-1], len(t), t))
+        rows.append((label, opt, hyper, steps[-1], len(t)))
     click.echo(f"\n  {'optimizer and hyperparameters':<36} {'post':>5} {'seed':>5} "
                f"{'simultaneous':>13} {'float32':>8}")
-    for label, claimed, got, _ in rows:
-        opt, *hs = label.split()
-        hyper = {k: float(v) for k, v in (h.split("=") for h in hs)}
+    for label, opt, hyper, claimed, got in rows:
         sim = len(trace(opt, order="simultaneous", **hyper))
         f32 = len(trace(opt, order="simultaneous", dtype="float32", **hyper))
         click.echo(f"  {label:<36} {claimed:>5} {got:>5} {sim:>13} {f32:>8}")
@@ -110,6 +110,12 @@ def reproduce():
         "gradients are ~1e-2 and s starts near 0.001 g^2, so sqrt(s) ~ 1e-3 << eps = 0.01: the rule\n"
         "is nearly gradient descent with learning rate lr / eps = 10 instead of 1. Gradient descent\n"
         f"with lr = {lr_eff:g} needs {gd} steps (seed order): a tenfold step size, a tenfold speed-up.")
+    if plot_file:
+        from . import plots
+        curves = [(f"{opt} {o}", trace(opt, order=o, **hyper))
+                  for _, opt, hyper, *_ in rows for o in ORDERS]
+        plots.save(plots.loss_curves(curves), plot_file)
+        click.echo(f"wrote {plot_file}")
     if failures:
         click.echo(f"\n{failures} number(s) differ from the post", err=True)
         return 1
@@ -166,7 +172,9 @@ def run(sweep_file, output, force, backend, fast, order, tol, max_steps, dtype, 
 @click.option("--beta", type=float, help="momentum / RMSprop alpha / Adam beta1")
 @click.option("--beta2", type=float, help="Adam beta2")
 @click.option("--eps", type=float, help="epsilon")
-def trace(optimizer, order, tol, max_steps, dtype, **hyper):
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
+              help="also draw the loss curve, in both update orders, to this image")
+def trace(optimizer, order, tol, max_steps, dtype, plot_file, **hyper):
     """Print every forward pass of one configuration, in the post's format.
 
     Hyperparameters not given take torch.optim's defaults.
@@ -180,35 +188,94 @@ def trace(optimizer, order, tol, max_steps, dtype, **hyper):
     for s, y, e in zip(t.step, t.output, t.loss):
         click.echo(post_line(s, y, e))
     click.echo(f"{t.attrs['status']} after {len(t)} forward passes", err=True)
+    if plot_file:
+        from . import plots
+        curves = [(f"{optimizer} {o}", trace_(optimizer, order=o, tol=tol, max_steps=max_steps,
+                                              dtype=dtype, **hyper)) for o in ORDERS]
+        plots.save(plots.loss_curves(curves), plot_file)
+        click.echo(f"wrote {plot_file}", err=True)
 
 
-def echo_summary(df):
+def echo_summary(df, by=()):
     from . import analysis
-    s = analysis.summary(df)
-    s["converged"] = (100 * s["converged"]).map("{:.1f}%".format)
+    s = analysis.summary(df, by)
+    for col in ("converged", "max_steps", "diverged"):
+        s[col] = (100 * s[col]).map("{:.1f}%".format)
     click.echo(s.to_string(index=False))
+
+
+def load_table(path):
+    from . import results
+    try:
+        df = results.load(path)
+    except Exception as e:  # pyarrow/pandas raise many types for a file that is not a table
+        raise ValueError(f"{path}: cannot read as a bpbench table ({type(e).__name__})")
+    missing = set(results.COLUMNS) - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: not a bpbench table (missing {', '.join(sorted(missing))})")
+    return df
 
 
 @main.command()
 @click.argument("table", type=click.Path(exists=True, dir_okay=False))
-def show(table):
+@click.option("--by", multiple=True, type=click.Choice(HYPERPARAMETERS),
+              help="also split the summary by this hyperparameter (repeatable)")
+@click.option("--pivot", nargs=2, metavar="X Y", default=None,
+              help="median steps over two hyperparameters (columns X, rows Y)")
+@click.option("--windows", is_flag=True,
+              help="the convergent learning-rate window per setting of the others")
+def show(table, by, pivot, windows):
     """Summarise a saved table per optimizer and order.
 
-    Configurations, share converged, min and median steps (non-converged counted as
-    infinite), and the best configuration.
+    Configurations, the share converged / at max_steps / diverged, min, median and IQR of
+    steps (non-converged counted as infinite), and the best configuration.
     """
-    from . import results
-    try:
-        df = results.load(table)
-    except Exception as e:  # pyarrow/pandas raise many types for a file that is not a table
-        raise ValueError(f"{table}: cannot read as a bpbench table ({type(e).__name__})")
-    missing = set(results.COLUMNS) - set(df.columns)
-    if missing:
-        raise ValueError(f"{table}: not a bpbench table (missing {', '.join(sorted(missing))})")
-    echo_summary(df)
+    from . import analysis
+    df = load_table(table)
+    echo_summary(df, by)
     settings = {k: df.attrs[k] for k in ("tol", "max_steps", "dtype", "backend") if k in df.attrs}
     if settings:
         click.echo("  ".join(f"{k}={v}" for k, v in settings.items()))
+    if windows:
+        click.echo("\nconvergent learning-rate windows:")
+        click.echo(analysis.lr_window(df).to_string(index=False))
+    if pivot:
+        for (opt, order), g in df.groupby(["optimizer", "order"], observed=True):
+            click.echo(f"\nmedian steps, {opt} {order} (rows {pivot[1]}, columns {pivot[0]}):")
+            click.echo(analysis.pivot(g, *pivot).to_string(float_format="{:.0f}".format))
+
+
+@main.command()
+@click.argument("table", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="image file to write (.png, .svg, .pdf)")
+@click.option("--x", "x", default="lr", show_default=True, type=click.Choice(HYPERPARAMETERS),
+              help="hyperparameter on the horizontal axis")
+@click.option("--y", "y", default="beta", show_default=True, type=click.Choice(HYPERPARAMETERS),
+              help="hyperparameter on the vertical axis")
+@click.option("--facet", type=click.Choice(HYPERPARAMETERS), default=None,
+              help="one panel per value of this hyperparameter")
+@click.option("--optimizer", default=None, help="only this optimizer's rows")
+@click.option("--order", type=click.Choice(list(ORDERS)), default=None,
+              help="only this update order's rows")
+def plot(table, output, x, y, facet, optimizer, order):
+    """Heatmap of steps to convergence over two hyperparameters.
+
+    Log axes where the grid is log-spaced, a log colour scale for steps, and hatched grey
+    cells for configurations that never converged. Other hyperparameters are reduced by the
+    median. Needs matplotlib (pip install 'bpbench[plot]').
+    """
+    from . import plots
+    df = load_table(table)
+    if optimizer:
+        df = df[df.optimizer == optimizer]
+    if order:
+        df = df[df.order == order]
+    if df.empty or df.optimizer.nunique() != 1 or df.order.nunique() != 1:
+        raise ValueError("plot one optimizer and order at a time: pick them with --optimizer "
+                         f"and --order (table has {df.groupby(['optimizer', 'order'], observed=True).ngroups} combinations)")
+    plots.save(plots.heatmap(df, x, y, facet), output)
+    click.echo(f"wrote {output}")
 
 
 @main.command()

@@ -1,0 +1,79 @@
+"""Pictures of result tables: step heatmaps and loss curves (matplotlib, headless)."""
+import numpy as np
+
+from .analysis import pivot
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError("plotting needs matplotlib: pip install 'bpbench[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _log_spaced(values):
+    v = np.sort(np.unique(values))
+    return len(v) > 2 and v[0] > 0 and np.allclose(np.diff(np.log(v)), np.log(v[1] / v[0]),
+                                                    rtol=1e-6)
+
+
+def heatmap(df, x, y, facet=None):
+    """Steps over hyperparameters x and y (log colour scale), one panel per value of facet;
+    configurations that never converged are hatched grey. Returns the Figure."""
+    from matplotlib.colors import LogNorm
+    plt = _pyplot()
+    panels = [(None, df)] if facet is None else list(df.groupby(facet, sort=True))
+    if facet is not None and facet not in df:
+        raise ValueError(f"no column {facet!r} to facet by")
+    cols = min(4, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False,
+                             constrained_layout=True)
+    finite = df.steps.dropna()
+    norm = LogNorm(vmin=max(1, finite.min()), vmax=max(2, finite.max())) if len(finite) else None
+    mesh = None
+    for ax, (value, part) in zip(axes.flat, panels):
+        p = pivot(part, x, y)
+        grid = p.to_numpy()
+        xs, ys = p.columns.to_numpy(), p.index.to_numpy()
+        ax.set_facecolor("0.85")  # inf (never converged) is masked and shows this
+        ax.patch.set_hatch("//")
+        mesh = ax.pcolormesh(xs, ys, np.ma.masked_invalid(np.where(np.isinf(grid), np.nan,
+                                                                     grid)),
+                             norm=norm, cmap="viridis", shading="nearest")
+        if _log_spaced(xs):
+            ax.set_xscale("log")
+        if _log_spaced(ys):
+            ax.set_yscale("log")
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        if value is not None:
+            ax.set_title(f"{facet} = {value:.3g}")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.remove()
+    if mesh is not None and norm is not None:
+        fig.colorbar(mesh, ax=axes.ravel().tolist(), label="steps to loss < tol (grey: never)")
+    return fig
+
+
+def loss_curves(traces):
+    """Loss (log scale) against step for several traces: a list of (label, trace DataFrame)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    for label, t in traces:
+        ax.semilogy(t.step, t.loss.clip(lower=1e-300), label=label)
+    tol = traces[0][1].attrs.get("tol") if traces else None
+    if tol:
+        ax.axhline(tol, color="0.4", ls=":", lw=1, label=f"tol = {tol:g}")
+    ax.set_xlabel("step (forward pass)")
+    ax.set_ylabel("loss E = (y5 - ya)^2 / 2")
+    ax.legend()
+    return fig
+
+
+def save(fig, path):
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)

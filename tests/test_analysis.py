@@ -1,0 +1,107 @@
+"""Summaries against hand-computed tables; plots as figure objects; missing matplotlib."""
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from bpbench import analysis, results
+from bpbench.cli import main
+
+
+def table():
+    # rmsprop over lr x beta; hand-made steps: NA = did not converge.
+    rows = [(0.01, 0.9, 40, "converged"), (0.01, 0.99, 30, "converged"),
+            (0.1, 0.9, 10, "converged"), (0.1, 0.99, pd.NA, "max_steps"),
+            (1.0, 0.9, pd.NA, "diverged"), (1.0, 0.99, 5, "converged")]
+    df = pd.DataFrame(rows, columns=["lr", "beta", "steps", "status"])
+    df["optimizer"] = pd.Categorical(["rmsprop"] * 6, dtype=results.OPTIMIZER_T)
+    df["order"] = pd.Categorical(["seed"] * 6, dtype=results.ORDER_T)
+    df["status"] = df.status.astype(results.STATUS_T)
+    df["steps"] = df.steps.astype("Int64")
+    df["beta2"], df["eps"] = np.nan, 0.01
+    df["final_loss"] = df["final_output"] = 0.0
+    return df[list(results.COLUMNS)]
+
+
+def test_summary_by_hand():
+    s = analysis.summary(table()).iloc[0]
+    assert s.configurations == 6
+    assert (s.converged, s.max_steps, s.diverged) == (4 / 6, 1 / 6, 1 / 6)
+    assert s.min_steps == 5
+    # with failures at inf: 5, 10, 30, 40, inf, inf; quantiles by the "lower" method give
+    # q1 = 10, median = 30, q3 = 40 (IQR 30)
+    assert (s.median_steps, s.iqr_steps) == (30, 30)
+    assert s.best == "lr=1 beta=0.99 eps=0.01"
+    by = analysis.summary(table(), by=["beta"])
+    assert list(by.beta) == [0.9, 0.99] and list(by.min_steps) == [10, 5]
+
+
+def test_median_counts_failures_as_infinite():
+    df = table()
+    df.loc[:, "status"] = "max_steps"
+    df.loc[0, "status"] = "converged"
+    df["steps"] = pd.array([40] + [pd.NA] * 5, dtype="Int64")
+    assert analysis.summary(df).median_steps[0] == np.inf
+
+
+def test_lr_window_by_hand():
+    w = analysis.lr_window(table()).set_index("beta")
+    assert (w.loc[0.9, "lr_min"], w.loc[0.9, "lr_max"]) == (0.01, 0.1)
+    assert w.loc[0.9, "decades"] == pytest.approx(1.0)
+    assert (w.loc[0.99, "lr_min"], w.loc[0.99, "lr_max"]) == (0.01, 1.0)
+    assert w.loc[0.99, "decades"] == pytest.approx(2.0)
+
+
+def test_pivot_and_bad_axis():
+    p = analysis.pivot(table(), "lr", "beta")
+    assert p.loc[0.99, 0.1] == np.inf and p.loc[0.9, 0.1] == 10
+    with pytest.raises(ValueError, match="not a hyperparameter"):
+        analysis.pivot(table(), "lr", "beta2")
+
+
+def test_heatmap_and_curves_figures():
+    pytest.importorskip("matplotlib")
+    import bpbench
+    from bpbench import plots
+    df = bpbench.sweep("rmsprop", lr="log:1e-2:1:6", beta=[0.9, 0.99], eps=[1e-8, 1e-2],
+                       max_steps=500)
+    fig = plots.heatmap(df, "lr", "beta", facet="eps")
+    panels = [ax for ax in fig.axes if ax.get_xlabel() == "lr"]
+    assert len(panels) == 2 and all(ax.get_ylabel() == "beta" for ax in panels)
+    assert panels[0].get_xscale() == "log" and panels[0].get_yscale() == "linear"
+    assert panels[0].get_title() == "eps = 1e-08"
+    t = [(o, bpbench.trace("sgd", order=o, lr=1.0)) for o in ("seed", "simultaneous")]
+    fig = plots.loss_curves(t)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and len(ax.lines) == 3  # two curves and tol
+    assert len(ax.lines[0].get_xdata()) == 111
+
+
+def test_plot_commands_write_pngs(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "t.parquet"
+    import os
+    claim = os.path.join(os.path.dirname(__file__), "..", "sweeps", "claim.toml")
+    r = CliRunner().invoke(main, ["run", claim, "-o", str(out), "--order",
+                                  "simultaneous", "--lr", "log:0.01:1:4", "--beta", "0.9,0.99"])
+    assert r.exit_code == 0, r.output
+    png = tmp_path / "h.png"
+    r = CliRunner().invoke(main, ["plot", str(out), "-o", str(png), "--optimizer", "rmsprop"])
+    assert r.exit_code == 0, r.output
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    r = CliRunner().invoke(main, ["plot", str(out), "-o", str(png)])
+    assert r.exit_code == 1 and "one optimizer and order" in r.stderr
+    curves = tmp_path / "c.png"
+    r = CliRunner().invoke(main, ["trace", "--optimizer", "sgd", "--lr", "1", "--plot",
+                                  str(curves)])
+    assert r.exit_code == 0 and curves.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_without_matplotlib_one_clear_line(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if not installed
+    r = CliRunner().invoke(main, ["trace", "--optimizer", "sgd", "--lr", "1", "--plot",
+                                  str(tmp_path / "c.png")])
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines()[-1] == ("bpbench: error: plotting needs matplotlib: "
+                                                 "pip install 'bpbench[plot]'")
