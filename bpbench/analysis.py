@@ -31,6 +31,8 @@ def summary(df, by=()):
     for key, g in df.groupby(keys, observed=True, sort=False):
         s = steps_or_inf(g)
         q1, med, q3 = np.quantile(s, [0.25, 0.5, 0.75], method="lower")
+        with np.errstate(invalid="ignore"):  # inf - inf: no spread to speak of, NaN
+            iqr = q3 - q1
         conv = g[g.status == "converged"]
         share = g.status.value_counts(normalize=True)
         rows.append(dict(zip(keys, key), configurations=len(g),
@@ -38,7 +40,7 @@ def summary(df, by=()):
                          max_steps=share.get("max_steps", 0.0),
                          diverged=share.get("diverged", 0.0),
                          min_steps=pd.NA if conv.empty else int(conv.steps.min()),
-                         median_steps=med, iqr_steps=q3 - q1,
+                         median_steps=med, iqr_steps=iqr,
                          best="-" if conv.empty else describe(conv.loc[conv.steps.idxmin()])))
     out = pd.DataFrame(rows)
     out["min_steps"] = out["min_steps"].astype("Int64")

@@ -22,7 +22,7 @@ def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None):
     for b in blocks:
         H = b.table(dtype)
         out = module.run(b.optimizer, b.order, H, K, conf["tol"], conf["max_steps"], fast=fast)
-        frames.append(results.frame(b, H, *out, attrs))
+        frames.append(results.frame(b, *out, attrs))
     attrs["wall_s"] = round(time.perf_counter() - t0, 6)
     return results.concat(frames, attrs)
 

@@ -3,7 +3,6 @@ import os
 import sys
 
 import click
-import numpy as np
 
 from . import grid
 from .backends import BACKENDS
@@ -98,18 +97,22 @@ def reproduce(plot_file):
     for label, opt, hyper, claimed, got in rows:
         sim = len(trace(opt, order="simultaneous", **hyper))
         f32 = len(trace(opt, order="simultaneous", dtype="float32", **hyper))
+        failures += (sim, f32) != (claimed, claimed)  # the explanation below says they agree
         click.echo(f"  {label:<36} {claimed:>5} {got:>5} {sim:>13} {f32:>8}")
-    lr_eff = 0.1 / 0.01
+    rms = next(hyper for _, opt, hyper, *_ in rows if opt == "rmsprop")
+    lr_eff = rms["lr"] / rms["eps"]
     gd = len(trace("sgd", order="seed", lr=lr_eff))
     click.echo(
-        "\nWhy the orders differ: the post's back() updates w35 and w45 first and uses their new\n"
-        "values for the first-layer gradients (seed); textbook backprop and PyTorch compute every\n"
-        "gradient from the old weights (simultaneous). Trajectories part from step 2, yet both\n"
-        "orders give 111 and 11, and so does float32, the dtype of the post's PyTorch script.\n"
+        "\nWhy the orders differ: the post's back() updates w35 and w45 first and uses their\n"
+        "new values for the first-layer gradients (seed); textbook backprop and PyTorch\n"
+        "compute every gradient from the old weights (simultaneous). Trajectories part from\n"
+        "step 2, yet both orders give 111 and 11, and so does float32, the dtype of the post's\n"
+        "PyTorch script.\n"
         "\nWhy 11 beats 111: RMSprop moves each weight by lr / (sqrt(s) + eps) * g. Here the\n"
-        "gradients are ~1e-2 and s starts near 0.001 g^2, so sqrt(s) ~ 1e-3 << eps = 0.01: the rule\n"
-        "is nearly gradient descent with learning rate lr / eps = 10 instead of 1. Gradient descent\n"
-        f"with lr = {lr_eff:g} needs {gd} steps (seed order): a tenfold step size, a tenfold speed-up.")
+        "gradients are ~1e-2 and s starts near 0.001 g^2, so sqrt(s) ~ 1e-3 << eps = 0.01: the\n"
+        "rule is nearly gradient descent with learning rate lr / eps = 10 instead of 1.\n"
+        f"Gradient descent with lr = {lr_eff:g} needs {gd} steps (seed order): a tenfold step\n"
+        "size, a tenfold speed-up.")
     if plot_file:
         from . import plots
         curves = [(f"{opt} {o}", trace(opt, order=o, **hyper))
@@ -272,8 +275,9 @@ def plot(table, output, x, y, facet, optimizer, order):
     if order:
         df = df[df.order == order]
     if df.empty or df.optimizer.nunique() != 1 or df.order.nunique() != 1:
+        combos = df.groupby(["optimizer", "order"], observed=True).ngroups
         raise ValueError("plot one optimizer and order at a time: pick them with --optimizer "
-                         f"and --order (table has {df.groupby(['optimizer', 'order'], observed=True).ngroups} combinations)")
+                         f"and --order (table has {combos} combinations)")
     plots.save(plots.heatmap(df, x, y, facet), output)
     click.echo(f"wrote {output}")
 

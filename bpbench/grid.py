@@ -169,15 +169,16 @@ def parse(doc, overrides=None, where="sweep"):
     runs = doc.get("run")
     if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) for r in runs):
         raise GridError(f"{where}: needs at least one [[run]] block")
-    conf = settings(*(overrides.pop(k, None) if overrides.get(k) is not None else doc.get(k)
-                      for k in SETTINGS))
+    cli = {k: overrides.pop(k, None) for k in SETTINGS}
+    conf = settings(**{k: doc.get(k) if cli[k] is None else cli[k] for k in SETTINGS})
     order = overrides.pop("order", None)
     hyper = {h: v for h, v in overrides.items() if v is not None}
+    used = {h for r in runs if r.get("optimizer") in OPTIMIZERS
+            for h in OPTIMIZERS[r["optimizer"]].hyper}
     for h in hyper:
         if h not in HYPERPARAMETERS:
             raise GridError(f"unknown override {h!r}")
-        if not any(h in OPTIMIZERS.get(r.get("optimizer"), OPTIMIZERS["sgd"]).hyper
-                   for r in runs):
+        if h not in used:
             raise GridError(f"no run block in {where} has a hyperparameter {h!r}")
     blocks = []
     for i, r in enumerate(runs, 1):

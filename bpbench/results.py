@@ -21,23 +21,27 @@ ORDER_T = pd.CategoricalDtype(list(ORDERS))
 STATUS_T = pd.CategoricalDtype(list(STATUSES))
 
 
-def frame(block, H, passes, status, loss, output, attrs):
-    """The table for one run block: H is the block's hyperparameter table."""
-    n = H.shape[1]
+def frame(block, passes, status, loss, output, attrs):
+    """The table for one run block, from its backend's result arrays."""
+    n = passes.size
     uses = OPTIMIZERS[block.optimizer].hyper
-    cols = {"optimizer": pd.Categorical([block.optimizer] * n, dtype=OPTIMIZER_T),
-            "order": pd.Categorical([block.order] * n, dtype=ORDER_T)}
+    H = block.table("float64")  # the grid's own values, not the run dtype's rounding of them
+    cols = {"optimizer": _repeat(OPTIMIZER_T, block.optimizer, n),
+            "order": _repeat(ORDER_T, block.order, n)}
     for r, h in enumerate(HYPERPARAMETERS):
-        # The grid's own float64 values, not the run dtype's rounding of them.
-        cols[h] = block.table("float64")[r] if h in uses else np.full(n, np.nan)
-    cols["steps"] = pd.array(np.where(status == CONVERGED, passes, 0), dtype="Int64")
-    cols["steps"][status != CONVERGED] = pd.NA
+        cols[h] = H[r] if h in uses else np.full(n, np.nan)
+    cols["steps"] = pd.arrays.IntegerArray(passes.astype(np.int64), mask=status != CONVERGED)
     cols["status"] = pd.Categorical.from_codes(status.astype(np.int8), dtype=STATUS_T)
     cols["final_loss"] = loss.astype(np.float64)
     cols["final_output"] = output.astype(np.float64)
     df = pd.DataFrame(cols)
     df.attrs.update(attrs)
     return df
+
+
+def _repeat(dtype, value, n):
+    return pd.Categorical.from_codes(np.full(n, dtype.categories.get_loc(value), np.int8),
+                                     dtype=dtype)
 
 
 def concat(frames, attrs):
