@@ -75,6 +75,10 @@ def reproduce(plot_file):
     """
     from .api import trace
     from .claim import POST, post_line, printed_steps
+    from .results import check_folder
+
+    if plot_file:
+        check_folder(plot_file)
 
     failures = 0
     rows = []
@@ -187,6 +191,9 @@ def trace(optimizer, order, tol, max_steps, dtype, plot_file, **hyper):
     from .claim import post_line
 
     hyper = {k: v for k, v in hyper.items() if v is not None}
+    if plot_file:
+        from .results import check_folder
+        check_folder(plot_file)
     t = trace_(optimizer, order=order, tol=tol, max_steps=max_steps, dtype=dtype, **hyper)
     for s, y, e in zip(t.step, t.output, t.loss):
         click.echo(post_line(s, y, e))
@@ -224,6 +231,7 @@ def load_table(path):
 @click.option("--by", multiple=True, type=click.Choice(HYPERPARAMETERS),
               help="also split the summary by this hyperparameter (repeatable)")
 @click.option("--pivot", nargs=2, metavar="X Y", default=None,
+              type=click.Choice(HYPERPARAMETERS),
               help="median steps over two hyperparameters (columns X, rows Y)")
 @click.option("--windows", is_flag=True,
               help="the convergent learning-rate window per setting of the others")
@@ -268,13 +276,17 @@ def plot(table, output, x, y, facet, optimizer, order):
     cells for configurations that never converged. Other hyperparameters are reduced by the
     median. Needs matplotlib (pip install 'bpbench[plot]').
     """
-    from . import plots
+    from . import plots, results
+    results.check_folder(output)
     df = load_table(table)
     if optimizer:
         df = df[df.optimizer == optimizer]
     if order:
         df = df[df.order == order]
-    if df.empty or df.optimizer.nunique() != 1 or df.order.nunique() != 1:
+    if df.empty:
+        raise ValueError(f"{table} has no rows for " + " and ".join(
+            f"{k} {v}" for k, v in (("optimizer", optimizer), ("order", order)) if v))
+    if df.optimizer.nunique() != 1 or df.order.nunique() != 1:
         combos = df.groupby(["optimizer", "order"], observed=True).ngroups
         raise ValueError("plot one optimizer and order at a time: pick them with --optimizer "
                          f"and --order (table has {combos} combinations)")

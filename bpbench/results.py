@@ -50,18 +50,24 @@ def concat(frames, attrs):
     return df
 
 
-def check_writable(path, force=False):
-    """Fail before any work if the table could not be saved there (raises ValueError)."""
+def check_folder(path):
+    """Fail before any work if no file could be written at path (raises ValueError)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"{path} is a directory")
-    if os.path.exists(path) and not force:
-        raise ValueError(f"{path} exists; pass --force to overwrite it")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"cannot write {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise ValueError(f"cannot write {path}: folder {folder} is not writable")
+
+
+def check_writable(path, force=False):
+    """Fail before any work if the table could not be saved there (raises ValueError)."""
+    path = os.fspath(path)
+    check_folder(path)
+    if os.path.exists(path) and not force:
+        raise ValueError(f"{path} exists; pass --force to overwrite it")
     if not path.endswith((".parquet", ".pq", ".csv")):
         raise ValueError(f"{path}: output must end in .parquet or .csv")
 

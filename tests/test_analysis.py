@@ -91,6 +91,13 @@ def test_plot_commands_write_pngs(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
     r = CliRunner().invoke(main, ["plot", str(out), "-o", str(png)])
     assert r.exit_code == 1 and "one optimizer and order" in r.stderr
+    r = CliRunner().invoke(main, ["plot", str(out), "-o", str(png), "--optimizer", "adam"])
+    assert r.exit_code == 1 and "no rows for optimizer adam" in r.stderr
+    r = CliRunner().invoke(main, ["plot", str(out), "-o", str(tmp_path / "no" / "h.png"),
+                                  "--optimizer", "rmsprop"])
+    assert r.exit_code == 1 and "does not exist" in r.stderr
+    r = CliRunner().invoke(main, ["show", str(out), "--pivot", "lr", "gamma"])
+    assert r.exit_code == 2 and r.stdout == "" and "gamma" in r.stderr
     curves = tmp_path / "c.png"
     r = CliRunner().invoke(main, ["trace", "--optimizer", "sgd", "--lr", "1", "--plot",
                                   str(curves)])
