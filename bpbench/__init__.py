@@ -11,8 +11,20 @@ A Numba-accelerated harness around the backpropagation post in ``shared/seed``: 
 __version__ = "0.1.0"
 
 from . import _cache  # noqa: F401  (must run before any kernel is defined)
-from .api import run_blocks, sweep, trace  # noqa: E402
-from .grid import GridError  # noqa: E402
-from .optimizers import OPTIMIZERS  # noqa: E402
 
-__all__ = ["sweep", "trace", "run_blocks", "OPTIMIZERS", "GridError", "__version__"]
+__all__ = ["sweep", "trace", "trajectory", "run_blocks", "OPTIMIZERS", "GridError",
+           "__version__"]
+
+
+def __getattr__(name):
+    # Lazy, so that `import bpbench` (and the CLI's start) does not pay for pandas up front.
+    if name in ("sweep", "trace", "trajectory", "run_blocks"):
+        from . import api
+        return getattr(api, name)
+    if name == "GridError":
+        from .grid import GridError
+        return GridError
+    if name == "OPTIMIZERS":
+        from .optimizers import OPTIMIZERS
+        return OPTIMIZERS
+    raise AttributeError(f"module 'bpbench' has no attribute {name!r}")

@@ -1,16 +1,19 @@
-"""The public Python API: sweep a grid into a table, or trace one configuration."""
+"""The public Python API: sweep a grid into a table, or trace one configuration.
+
+pandas is imported only where a table is built, so `bpbench reproduce` starts fast.
+"""
 import time
 
 import numpy as np
-import pandas as pd
 
-from . import __version__, grid, results
+from . import __version__, grid
 from .backends import BACKENDS, backend_module
 from .training import STATUSES, constants
 
 
 def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None):
     """Run validated blocks with validated settings; one table for all of them."""
+    from . import results
     module = backend_module(backend)
     dtype = np.dtype(conf["dtype"])
     K = constants(dtype)
@@ -44,12 +47,10 @@ def sweep(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000, backend
     return run_blocks(blocks, grid.settings(tol, max_steps, dtype), backend, fast)
 
 
-def trace(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000, dtype="float64",
-          **hyper):
-    """Every forward pass of one configuration: columns step, output, loss.
-
-    The run's status is in ``df.attrs["status"]``.
-    """
+def trajectory(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000,
+               dtype="float64", **hyper):
+    """NumPy arrays for one configuration: (outputs, losses, status name), one entry per
+    forward pass. trace() wraps this in a table."""
     b = grid.block(optimizer, order, **hyper)
     if b.size != 1:
         raise grid.GridError("trace takes one value per hyperparameter")
@@ -58,9 +59,21 @@ def trace(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000, dtype="
     dt = np.dtype(conf["dtype"])
     hist, status = serial.history(optimizer, order, b.table(dt), constants(dt), conf["tol"],
                                   conf["max_steps"])
-    df = pd.DataFrame({"step": np.arange(1, len(hist) + 1),
-                       "output": hist[:, 1].astype(np.float64),
-                       "loss": hist[:, 0].astype(np.float64)})
-    df.attrs.update(conf, optimizer=optimizer, order=order, status=STATUSES[status],
-                    **{h: float(v[0]) for h, v in b.axes.items()})
+    return hist[:, 1], hist[:, 0], STATUSES[status]
+
+
+def trace(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000, dtype="float64",
+          **hyper):
+    """Every forward pass of one configuration: columns step, output, loss.
+
+    The run's status and settings are in ``df.attrs``.
+    """
+    import pandas as pd
+    output, loss, status = trajectory(optimizer, order=order, tol=tol, max_steps=max_steps,
+                                      dtype=dtype, **hyper)
+    df = pd.DataFrame({"step": np.arange(1, len(loss) + 1),
+                       "output": output.astype(np.float64), "loss": loss.astype(np.float64)})
+    b = grid.block(optimizer, order, **hyper)
+    df.attrs.update(grid.settings(tol, max_steps, dtype), optimizer=optimizer, order=order,
+                    status=status, **{h: float(v[0]) for h, v in b.axes.items()})
     return df

@@ -73,39 +73,41 @@ def reproduce(plot_file):
     textbook ("simultaneous") order that PyTorch computes, in float64 and float32. Exits with
     status 1 if any number differs from the post.
     """
-    from .api import trace
+    from .api import trajectory
     from .claim import POST, post_line, printed_steps
-    from .results import check_folder
 
     if plot_file:
+        from .results import check_folder
         check_folder(plot_file)
+
+    def steps(opt, **kw):
+        return len(trajectory(opt, **kw)[1])
 
     failures = 0
     rows = []
     for (opt, hyper), text in POST.items():
         hyper = dict(hyper)
         label = f"{opt} " + " ".join(f"{k}={v:g}" for k, v in hyper.items())
-        t = trace(opt, order="seed", **hyper)
-        steps = printed_steps(text)
+        output, loss, status = trajectory(opt, order="seed", **hyper)
+        printed = printed_steps(text)
         click.echo(f"{label}, seed order:")
-        for want, s in zip(text.splitlines(), steps):
-            got = post_line(s, *t.loc[s - 1, ["output", "loss"]]) if s <= len(t) else "(none)"
+        for want, s in zip(text.splitlines(), printed):
+            got = post_line(s, output[s - 1], loss[s - 1]) if s <= len(loss) else "(none)"
             ok = got == want
             failures += not ok
             click.echo(f"  {got}" + ("" if ok else f"   MISMATCH, post: {want}"))
-        ok = len(t) == steps[-1] and t.attrs["status"] == "converged"
-        failures += not ok
-        rows.append((label, opt, hyper, steps[-1], len(t)))
+        failures += not (len(loss) == printed[-1] and status == "converged")
+        rows.append((label, opt, hyper, printed[-1], len(loss)))
     click.echo(f"\n  {'optimizer and hyperparameters':<36} {'post':>5} {'seed':>5} "
                f"{'simultaneous':>13} {'float32':>8}")
     for label, opt, hyper, claimed, got in rows:
-        sim = len(trace(opt, order="simultaneous", **hyper))
-        f32 = len(trace(opt, order="simultaneous", dtype="float32", **hyper))
+        sim = steps(opt, order="simultaneous", **hyper)
+        f32 = steps(opt, order="simultaneous", dtype="float32", **hyper)
         failures += (sim, f32) != (claimed, claimed)  # the explanation below says they agree
         click.echo(f"  {label:<36} {claimed:>5} {got:>5} {sim:>13} {f32:>8}")
     rms = next(hyper for _, opt, hyper, *_ in rows if opt == "rmsprop")
     lr_eff = rms["lr"] / rms["eps"]
-    gd = len(trace("sgd", order="seed", lr=lr_eff))
+    gd = steps("sgd", order="seed", lr=lr_eff)
     click.echo(
         "\nWhy the orders differ: the post's back() updates w35 and w45 first and uses their\n"
         "new values for the first-layer gradients (seed); textbook backprop and PyTorch\n"
@@ -119,6 +121,7 @@ def reproduce(plot_file):
         "size, a tenfold speed-up.")
     if plot_file:
         from . import plots
+        from .api import trace
         curves = [(f"{opt} {o}", trace(opt, order=o, **hyper))
                   for _, opt, hyper, *_ in rows for o in ORDERS]
         plots.save(plots.loss_curves(curves), plot_file)

@@ -1,0 +1,17 @@
+"""Compiled kernels go to a user cache folder keyed by bpbench's sources, not beside the
+package, so a read-only install still caches and an upgrade never loads stale kernels."""
+import os
+import subprocess
+import sys
+
+
+def test_kernels_cached_in_user_cache_folder(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    code = "import bpbench; print(len(bpbench.trajectory('sgd', order='seed', lr=1.0)[1]))"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "111"
+    [folder] = (tmp_path / "bpbench").iterdir()
+    assert folder.name.startswith("numba-")
+    assert list(folder.rglob("*.nbi")) and list(folder.rglob("*.nbc"))
