@@ -59,8 +59,9 @@ def heatmap(df, x, y, facet=None):
     return fig
 
 
-def loss_curves(traces):
-    """Loss (log scale) against step for several traces: a list of (label, trace DataFrame)."""
+def loss_curves(traces, logx=False):
+    """Loss (log scale) against step for several traces: a list of (label, trace DataFrame).
+    logx puts the steps on a log axis too, for runs of very different lengths."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
     for label, t in traces:
@@ -68,6 +69,8 @@ def loss_curves(traces):
     tol = traces[0][1].attrs.get("tol") if traces else None
     if tol:
         ax.axhline(tol, color="0.4", ls=":", lw=1, label=f"tol = {tol:g}")
+    if logx:
+        ax.set_xscale("log")
     ax.set_xlabel("step (forward pass)")
     ax.set_ylabel("loss E = (y5 - ya)^2 / 2")
     ax.legend()

@@ -74,7 +74,8 @@ def test_heatmap_and_curves_figures():
     fig = plots.loss_curves(t)
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and len(ax.lines) == 3  # two curves and tol
-    assert len(ax.lines[0].get_xdata()) == 111
+    assert len(ax.lines[0].get_xdata()) == 111 and ax.get_xscale() == "linear"
+    assert plots.loss_curves(t, logx=True).axes[0].get_xscale() == "log"
 
 
 def test_plot_commands_write_pngs(tmp_path):

@@ -1,0 +1,273 @@
+"""Build docs/walkthrough.md and its figures from scratch: every number and picture in the
+walkthrough is computed here.
+
+    python docs/make_walkthrough.py        (needs bpbench[plot]; about half a minute)
+"""
+import os
+
+import numpy as np
+
+import bpbench
+from bpbench import analysis, grid, plots
+from bpbench.api import run_blocks
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+IMG = os.path.join(HERE, "img")
+CLAIM = dict(lr=0.1, beta=0.999, eps=0.01)
+
+
+def save(fig, name):
+    plots.save(fig, os.path.join(IMG, name))
+    return f"img/{name}"
+
+
+def mark_claim(fig):
+    for ax in fig.axes:
+        if ax.get_xlabel() == "lr":
+            ax.plot([CLAIM["lr"]], [CLAIM["beta"]], marker="*", color="red", ms=12, ls="")
+    return fig
+
+
+def weights_history(order, steps, **hyper):
+    """Weights (rows in network.WEIGHT_NAMES order) and hidden outputs y3, y4 after every
+    forward pass, by running the kernels' own formulas on NumPy (bpbench.targets)."""
+    from bpbench.network import NROWS, ORDERS, W
+    from bpbench.optimizers import OPTIMIZERS
+    from bpbench.targets import numpy_version
+    from bpbench.training import constants, start, step
+    K = constants(np.float64)
+    H = np.array([[hyper["lr"]], [hyper["beta"]], [0.0], [hyper["eps"]]])
+    S = np.zeros((NROWS, 1))
+    numpy_version(start)(S, 0, K, H, 0)
+    run, upd = numpy_version(step), numpy_version(OPTIMIZERS["rmsprop"].update)
+    back = numpy_version(ORDERS[order])
+    ws = []
+    for _ in range(steps):
+        ws.append(S[W:W + 6, 0].copy())  # the weights this forward pass uses
+        run(upd, back, S, 0, K[0], K[1], K[2])
+    ws = np.array(ws)
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    y3 = sig(ws[:, 2] * 0.35 + ws[:, 3] * 0.9)
+    y4 = sig(ws[:, 4] * 0.35 + ws[:, 5] * 0.9)
+    return ws, y3, y4
+
+
+def period(x, tail=200, rtol=1e-3):
+    """Smallest p with which the last `tail` values of x repeat (to rtol), or None."""
+    x = x[-tail:]
+    for p in range(1, tail // 4):
+        if np.allclose(x[p:], x[:-p], rtol=rtol, atol=0):
+            return p
+    return None
+
+
+def main():
+    os.makedirs(IMG, exist_ok=True)
+    out = {}
+
+    # 1. The claim.
+    curves = [(f"{o} {order}", bpbench.trace(o, order=order, **h))
+              for o, h in (("sgd", {"lr": 1.0}), ("rmsprop", CLAIM))
+              for order in ("seed", "simultaneous")]
+    out["claim_png"] = save(plots.loss_curves(curves), "claim_curves.png")
+    out["gd_steps"] = len(curves[0][1])
+    out["rms_steps"] = len(curves[2][1])
+    out["gd10_steps"] = len(bpbench.trace("sgd", order="seed", lr=CLAIM["lr"] / CLAIM["eps"]))
+
+    # 2. RMSprop around the claim, both orders (sweeps/rmsprop_around_claim.toml).
+    blocks, conf = grid.load(os.path.join(HERE, "..", "sweeps", "rmsprop_around_claim.toml"))
+    df = run_blocks(blocks, conf)
+    s = analysis.summary(df).set_index("order")
+    out["n_grid"] = len(df) // 2
+    out["conv_seed"] = 100 * s.loc["seed", "converged"]
+    out["conv_sim"] = 100 * s.loc["simultaneous", "converged"]
+    out["med_seed"], out["med_sim"] = s.loc["seed", "median_steps"], s.loc["simultaneous",
+                                                                           "median_steps"]
+    out["best_seed"], out["best_sim"] = s.loc["seed", "best"], s.loc["simultaneous", "best"]
+    out["min_seed"] = s.loc["seed", "min_steps"]
+    seed = df[df.order == "seed"]
+    conv = seed[seed.status == "converged"]
+    out["share_faster"] = 100 * (conv.steps < 11).sum() / len(seed)
+    out["share_le"] = 100 * (conv.steps <= 11).sum() / len(seed)
+    near = seed[np.isclose(seed.eps, 1e-2, rtol=0.5)]
+    out["eps_near"] = near.eps.iloc[0]
+    fig = plots.heatmap(near, "lr", "beta")
+    out["heat_png"] = save(mark_claim(fig), "rmsprop_seed_heatmap.png")
+    out["facet_png"] = save(plots.heatmap(seed, "lr", "beta", facet="eps"),
+                            "rmsprop_seed_by_eps.png")
+    by_eps = analysis.summary(df, by=["eps"])
+    out["eps_summary"] = "\n".join(
+        f"| {r.eps:.3g} | {100 * r.converged:.1f}% | {r.median_steps:.0f} |"
+        for r in by_eps[by_eps.order == "seed"].itertuples())
+
+    # 3. Robustness of the claim to eps.
+    eps = np.geomspace(1e-8, 1, 33)
+    e = {o: bpbench.sweep("rmsprop", order=o, lr=0.1, beta=0.999, eps=eps)
+         for o in ("seed", "simultaneous")}
+
+    def cell(r):
+        return str(int(r.steps)) if r.status == "converged" else str(r.status)
+    out["eps_table"] = "\n".join(
+        f"| {a.eps:.3g} | {cell(a)} | {cell(b)} |"
+        for a, b in list(zip(e["seed"].itertuples(), e["simultaneous"].itertuples()))[::4])
+    ok = e["seed"][e["seed"].steps <= 15]
+    out["eps_lo"], out["eps_hi"] = ok.eps.min(), ok.eps.max()
+    fails = e["seed"][e["seed"].status != "converged"]
+    out["eps_fail_max"] = fails.eps[fails.eps < CLAIM["eps"]].max()
+    sim_ok = e["simultaneous"].status == "converged"
+    out["sim_all"] = "every" if sim_ok.all() else f"{sim_ok.sum()} of {len(eps)}"
+
+    # 4. Gradient descent's 111 against every optimizer at its best.
+    blocks, conf = grid.load(os.path.join(HERE, "..", "sweeps", "optimizers.toml"))
+    opt = run_blocks(blocks, conf)
+    best = analysis.summary(opt)[["optimizer", "converged", "min_steps", "best"]]
+    out["opt_table"] = "\n".join(
+        f"| {r.optimizer} | {100 * r.converged:.0f}% | {r.min_steps} | {r.best} |"
+        for r in best.itertuples())
+    w = analysis.lr_window(opt)
+    widest = w.sort_values("decades", ascending=False).groupby("optimizer", observed=True).head(1)
+    out["window_table"] = "\n".join(
+        f"| {r.optimizer} | {r.lr_min:.3g} | {r.lr_max:.3g} | {r.decades:.2f} |"
+        for r in widest.sort_values("optimizer").itertuples())
+
+    # 5. Why seed order fails more often.
+    both = df.pivot_table(index=["lr", "beta", "eps"], columns="order", values="status",
+                          aggfunc="first", observed=True)
+    flips = both[(both["seed"] == "max_steps") & (both["simultaneous"] == "converged")]
+    out["n_flips"] = len(flips)
+    out["n_other"] = int(((both["seed"] == "converged")
+                          & (both["simultaneous"] != "converged")).sum())
+    lr, beta, eps_ = flips.index[len(flips) // 2]
+    h = dict(lr=lr, beta=beta, eps=eps_)
+    out["cyc_cfg"] = f"lr = {lr:.4g}, beta = {beta:.4g}, eps = {eps_:.3g}"
+    t_seed = bpbench.trace("rmsprop", order="seed", max_steps=5000, **h)
+    t_sim = bpbench.trace("rmsprop", order="simultaneous", max_steps=5000, **h)
+    out["cyc_sim_steps"] = len(t_sim)
+    out["cyc_loss"] = t_seed.loss.iloc[-1]
+    out["cyc_out_period"] = period(t_seed.output.to_numpy())
+    tail = t_seed.output.to_numpy()[-200:]
+    out["cyc_out_lo"], out["cyc_out_hi"] = tail.min(), tail.max()
+    ws, y3, y4 = weights_history("seed", 5000, **h)
+    out["w35_0"], out["w35_1"] = ws[0, 0], ws[1, 0]
+    out["w13_1_seed"] = ws[1, 2]
+    ws_sim, *_ = weights_history("simultaneous", 2, **h)
+    out["w13_1_sim"] = ws_sim[1, 2]
+    out["y_end"] = min(y3[-1], y4[-1])
+    out["w_first_end"] = ", ".join(f"{w:.2f}" for w in ws[-1, 2:])
+    out["cycle_png"] = save(plots.loss_curves([("seed", t_seed), ("simultaneous", t_sim)],
+                                              logx=True), "stall.png")
+    sample = flips.index[:: max(1, len(flips) // 40)]
+    crossed = saturated = cycling = 0
+    for lr_, b_, e_ in sample:
+        w_, a3, a4 = weights_history("seed", 3000, lr=lr_, beta=b_, eps=e_)
+        crossed += bool(np.any(np.sign(w_[1, :2]) != np.sign(w_[0, :2])))
+        saturated += max(a3[-1], a4[-1]) > 0.99
+        cycling += period(bpbench.trace("rmsprop", order="seed", lr=lr_, beta=b_, eps=e_,
+                                        max_steps=3000).output.to_numpy()) is not None
+    out.update(n_sampled=len(sample), n_crossed=crossed, n_saturated=saturated,
+               n_cycling=cycling)
+
+    with open(os.path.join(HERE, "walkthrough.md"), "w") as f:
+        f.write(TEMPLATE.format(**out))
+    print("wrote docs/walkthrough.md and", len(os.listdir(IMG)), "figures")
+
+
+TEMPLATE = """\
+# Walkthrough: what the 111-vs-11 claim really says
+
+Every number and figure here is produced by `python docs/make_walkthrough.py`.
+
+## 1. The claim reproduces
+
+`bpbench reproduce` recomputes the post's trace bit for bit. Gradient descent (lr 1) reaches
+loss < 1e-7 at step {gd_steps}, RMSprop (lr 0.1, beta 0.999, eps 0.01) at step {rms_steps},
+in the post's in-place update order ("seed") and in textbook order ("simultaneous") alike.
+
+![loss curves]({claim_png})
+
+The speed-up is a learning-rate effect. RMSprop's step is `lr / (sqrt(s) + eps) * g`; with
+gradients around 1e-2 and `s` still tiny, eps = 0.01 dominates the denominator, so the rule is
+close to gradient descent with lr / eps = 10. Gradient descent with lr 10 needs
+{gd10_steps} steps.
+
+## 2. Where 11 steps sits in RMSprop's landscape
+
+A sweep of lr x beta x eps ({n_grid:,} configurations per order,
+`sweeps/rmsprop_around_claim.toml`):
+
+| order | converged | median steps (failures = inf) | fewest steps |
+|---|---|---|---|
+| seed | {conv_seed:.1f}% | {med_seed:.0f} | {min_seed}: {best_seed} |
+| simultaneous | {conv_sim:.1f}% | {med_sim:.0f} | {best_sim} |
+
+In seed order, {share_faster:.1f}% of the grid converges in fewer than 11 steps and
+{share_le:.1f}% in 11 or fewer: the post's configuration is good, not special. The heatmap
+(eps = {eps_near:.3g}, the post's point starred) shows steps falling as lr grows, until an
+abrupt edge beyond which runs never converge (hatched grey):
+
+![RMSprop seed order, steps over lr and beta]({heat_png})
+
+One panel per eps; the share of the seed-order grid that converges, and its median steps,
+at each eps:
+
+![by eps]({facet_png})
+
+| eps | converged | median steps |
+|---|---|---|
+{eps_summary}
+
+## 3. How robust is 11 to eps?
+
+RMSprop with the post's lr 0.1 and beta 0.999, over eps:
+
+| eps | seed order | simultaneous order |
+|---|---|---|
+{eps_table}
+
+In seed order the post's 11 steps is fragile: 15 steps or fewer only for eps from
+{eps_lo:.3g} to {eps_hi:.3g}, and with eps at or below {eps_fail_max:.3g} the same lr and
+beta never converge. In simultaneous order {sim_all} eps of the range converges. The next
+section shows why.
+
+## 4. Gradient descent's 111 against the others at their best
+
+`sweeps/optimizers.toml`, simultaneous order, each optimizer over a learning-rate range:
+
+| optimizer | converged | fewest steps | at |
+|---|---|---|---|
+{opt_table}
+
+Widest convergent learning-rate window per optimizer (setting of its other hyperparameters
+with the widest window):
+
+| optimizer | smallest lr | largest lr | decades |
+|---|---|---|---|
+{window_table}
+
+## 5. Why seed order fails so much more often
+
+{n_flips} configurations of the grid converge in simultaneous order but not in seed order;
+{n_other} do the reverse. Take one ({cyc_cfg}). In simultaneous order it converges in
+{cyc_sim_steps} steps. In seed order its loss stalls at {cyc_loss:.3g}, and its output ends
+up alternating with period {cyc_out_period} between {cyc_out_lo:.4f} and {cyc_out_hi:.4f}:
+
+![seed order stalls]({cycle_png})
+
+The weights show why. RMSprop's first step moves every weight by about lr / sqrt(1 - beta)
+in the direction of its gradient, regardless of the gradient's size, and w35 goes from
+{w35_0:.2f} to {w35_1:.2f}, through zero. The post's back() then computes the first-layer
+gradients with this *new*, negative w35, so their sign flips: w13 goes to {w13_1_seed:.2f} in
+seed order but to {w13_1_sim:.2f} in simultaneous order. From then on the first-layer weights
+keep climbing (after 5000 steps: {w_first_end}), the hidden units saturate
+(y3, y4 >= {y_end:.4f}), their gradients y (1 - y) vanish, and the output weights alone
+bounce back and forth without reaching the target.
+
+Across {n_sampled} such configurations sampled evenly from the grid: in {n_crossed} an output
+weight changes sign in the first update; after 3000 steps a hidden unit is saturated
+(y > 0.99) in {n_saturated}; and the output has settled into an exact cycle in {n_cycling}.
+Simultaneous order is immune to this particular trap because it computes every gradient
+before moving any weight.
+"""
+
+if __name__ == "__main__":
+    main()
