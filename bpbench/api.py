@@ -11,32 +11,50 @@ from .backends import BACKENDS, backend_module
 from .training import STATUSES, constants
 
 
-def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None):
-    """Run validated blocks with validated settings; one table for all of them."""
-    from . import results
-    module = backend_module(backend)
-    dtype = np.dtype(conf["dtype"])
-    K = constants(dtype)
+def run_attrs(conf, backend, fast, extra_attrs=None):
     attrs = {"tol": conf["tol"], "max_steps": conf["max_steps"], "backend": backend,
              "dtype": conf["dtype"], "fast": bool(fast), "version": __version__}
     attrs.update(extra_attrs or {})
-    frames = []
+    return attrs
+
+
+def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
+                extra_attrs=None, **backend_options):
+    """Yield (chunk number, table, config-steps) for each chunk of dataset.plan(blocks) not in
+    skip, in order. backend_options go to the backend (the dask scheduler address)."""
+    from . import dataset, results
+    module = backend_module(backend)
+    dtype = np.dtype(conf["dtype"])
+    K = constants(dtype)
+    attrs = run_attrs(conf, backend, fast, extra_attrs)
+    for i, (b, lo, hi) in enumerate(chunks if chunks is not None else dataset.plan(blocks)):
+        if i in skip:
+            continue
+        block = blocks[b]
+        out = module.run(block.optimizer, block.order, block.table(dtype, lo, hi), K,
+                         conf["tol"], conf["max_steps"], fast=fast, **backend_options)
+        yield i, results.frame(block, *out, attrs, lo=lo), int(out[0].sum())
+
+
+def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None, **backend_options):
+    """Run validated blocks with validated settings; one table for all of them."""
+    from . import results
     t0 = time.perf_counter()
-    for b in blocks:
-        H = b.table(dtype)
-        out = module.run(b.optimizer, b.order, H, K, conf["tol"], conf["max_steps"], fast=fast)
-        frames.append(results.frame(b, *out, attrs))
+    frames = [df for _, df, _ in iter_chunks(blocks, conf, backend, fast,
+                                             extra_attrs=extra_attrs, **backend_options)]
+    attrs = run_attrs(conf, backend, fast, extra_attrs)
     attrs["wall_s"] = round(time.perf_counter() - t0, 6)
     return results.concat(frames, attrs)
 
 
 def sweep(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000, backend="cpu",
-          dtype="float64", fast=False, **hyper):
+          dtype="float64", fast=False, scheduler=None, **hyper):
     """Train every configuration of a grid; one row per configuration.
 
     Each hyperparameter (lr, beta, beta2, eps; only those the optimizer uses) is a number, a
     sequence, or a range dict ``{start, stop, num, scale}``; the grid is their Cartesian
     product, lr varying slowest. Unset hyperparameters take torch.optim's defaults.
+    ``scheduler`` is a Dask scheduler address for ``backend="dask"`` (default: a local cluster).
 
     >>> bpbench.sweep("rmsprop", order="seed", lr=0.1, beta=0.999, eps=0.01).steps[0]
     11
@@ -44,7 +62,10 @@ def sweep(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000, backend
     if backend not in BACKENDS:
         raise grid.GridError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     blocks = [grid.block(optimizer, order, **hyper)]
-    return run_blocks(blocks, grid.settings(tol, max_steps, dtype), backend, fast)
+    from .dataset import check_memory
+    check_memory(blocks[0].size)
+    options = {"scheduler": scheduler} if scheduler else {}
+    return run_blocks(blocks, grid.settings(tol, max_steps, dtype), backend, fast, **options)
 
 
 def trajectory(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000,

@@ -33,14 +33,16 @@ class Block:
     def size(self):
         return math.prod(len(a) for a in self.axes.values())
 
-    def table(self, dtype="float64"):
-        """H[4, n]: lr, beta, beta2, eps per configuration (0 where the rule has no such
-        hyperparameter), lr varying slowest."""
+    def table(self, dtype="float64", lo=0, hi=None):
+        """H[4, n]: lr, beta, beta2, eps of configurations lo..hi-1 (0 where the rule has no
+        such hyperparameter), lr varying slowest. Only that slice is ever built, so a chunk of
+        a huge grid costs memory for the chunk alone."""
         names = OPTIMIZERS[self.optimizer].hyper
-        mesh = np.meshgrid(*(self.axes[h] for h in names), indexing="ij")
-        H = np.zeros((len(HYPERPARAMETERS), self.size), dtype=dtype)
-        for h, values in zip(names, mesh):
-            H[HYPERPARAMETERS.index(h)] = values.ravel()
+        hi = self.size if hi is None else hi
+        index = np.unravel_index(np.arange(lo, hi), [len(self.axes[h]) for h in names])
+        H = np.zeros((len(HYPERPARAMETERS), hi - lo), dtype=dtype)
+        for h, i in zip(names, index):
+            H[HYPERPARAMETERS.index(h)] = self.axes[h][i]
         return H
 
 

@@ -21,11 +21,12 @@ ORDER_T = pd.CategoricalDtype(list(ORDERS))
 STATUS_T = pd.CategoricalDtype(list(STATUSES))
 
 
-def frame(block, passes, status, loss, output, attrs):
-    """The table for one run block, from its backend's result arrays."""
+def frame(block, passes, status, loss, output, attrs, lo=0):
+    """The table for configurations lo.. of a run block, from its backend's result arrays."""
     n = passes.size
     uses = OPTIMIZERS[block.optimizer].hyper
-    H = block.table("float64")  # the grid's own values, not the run dtype's rounding of them
+    # The grid's own values, not the run dtype's rounding of them.
+    H = block.table("float64", lo, lo + n)
     cols = {"optimizer": _repeat(OPTIMIZER_T, block.optimizer, n),
             "order": _repeat(ORDER_T, block.order, n)}
     for r, h in enumerate(HYPERPARAMETERS):
@@ -111,4 +112,15 @@ def load(path):
     meta = pq.read_schema(path).metadata or {}
     if b"bpbench" in meta:
         df.attrs.update(json.loads(meta[b"bpbench"]))
+    return df
+
+
+def load_dataset(path):
+    """A chunked dataset directory as one table (pandas reads the part files in order), with
+    the run settings of its first part."""
+    import glob
+    parts = sorted(glob.glob(os.path.join(os.fspath(path), "part-*.parquet")))
+    df = pd.concat([load(p) for p in parts], ignore_index=True) if parts else pd.DataFrame()
+    if parts:
+        df.attrs = load(parts[0]).attrs
     return df

@@ -13,6 +13,7 @@ BACKENDS = {
     "cpu": "all cores, SIMD lanes refilled as configurations finish (the default)",
     "numpy": "pure NumPy, vectorised across configurations: the benchmarks' baseline",
     "cuda": "NVIDIA GPU via numba.cuda, one persistent thread per lane (bpbench[cuda])",
+    "dask": "a Dask cluster (--scheduler ADDRESS, or a local one), cpu kernels on each worker",
 }
 
 

@@ -5,7 +5,8 @@ pass + update per sweep over the lanes: the lane loop is straight-line code over
 which LLVM vectorises. Step counts are heavy-tailed (W1: median ~50, max 5000), so a lane whose
 configuration finishes is refilled at once with the next pending one instead of idling until
 the slowest finishes; once the chunk's queue is empty the block shrinks by moving its last lane
-into the finished one.
+into the finished one. Chunks interleave (chunk c takes every nchunks-th configuration), so
+every thread gets its share of the slow corners of an ordered grid.
 
 ``fast=False`` compiles with IEEE semantics and gives the serial backend's results bit for bit;
 ``fast=True`` adds kernels.FAST_FLAGS, which change rounding and so, rarely, a step count.
@@ -24,16 +25,20 @@ LANES = 128
 
 
 @njit(inline="always")
-def _block(update, backprop, H, K, tol, max_steps, lo, hi, passes, status, loss, output):
-    """Run configurations lo..hi-1 of H to their verdicts."""
+def _block(update, backprop, H, K, tol, max_steps, first, stride, passes, status, loss,
+           output):
+    """Run configurations first, first + stride, ... of H to their verdicts."""
     S = np.empty((NROWS, LANES), dtype=H.dtype)
     cfg = np.empty(LANES, np.int64)  # configuration in each lane
     y1, y2, ya = K[0], K[1], K[2]
-    nl = min(LANES, hi - lo)  # active lanes are 0..nl-1
-    for l in range(nl):
-        start(S, l, K, H, lo + l)
-        cfg[l] = lo + l
-    pending = lo + nl
+    hi = H.shape[1]
+    nl = 0  # active lanes are 0..nl-1
+    pending = first + 0  # a new variable: after inlining, first is the prange index
+    while nl < LANES and pending < hi:
+        start(S, nl, K, H, pending)
+        cfg[nl] = pending
+        nl += 1
+        pending += stride
     while nl > 0:
         finished = 0
         for l in range(nl):  # the SIMD loop
@@ -50,7 +55,7 @@ def _block(update, backprop, H, K, tol, max_steps, lo, hi, passes, status, loss,
             if pending < hi:
                 start(S, l, K, H, pending)
                 cfg[l] = pending
-                pending += 1
+                pending += stride
             else:
                 nl -= 1
                 S[:, l] = S[:, nl]
@@ -58,20 +63,20 @@ def _block(update, backprop, H, K, tol, max_steps, lo, hi, passes, status, loss,
 
 
 def _chunks(H, K, tol, max_steps, nchunks, passes, status, loss, output):
-    size = H.shape[1]
+    # Chunk c takes every nchunks-th configuration: grids are ordered (lr slowest), and step
+    # counts depend strongly on lr, so contiguous chunks would leave one thread all the slow
+    # configurations.
     for c in prange(nchunks):
-        _block(update, backprop, H, K, tol, max_steps, c * size // nchunks,
-               (c + 1) * size // nchunks, passes, status, loss, output)
+        _block(update, backprop, H, K, tol, max_steps, c, nchunks, passes, status, loss,
+               output)
 
 
 def run(optimizer, order, H, K, tol, max_steps, fast=False):
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
-    # Several chunks per thread, handed out one at a time, balance the heavy tails.
     threads = numba.get_num_threads()
     nchunks = max(1, min(4 * threads, n // LANES))
-    numba.set_parallel_chunksize(1)
     kernel = specialise(_chunks, optimizer, order, fast, parallel=True)
     kernel(H, K, H.dtype.type(tol), max_steps, nchunks, passes, status, loss, output)
     return passes, status, loss, output
