@@ -221,6 +221,12 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, chun
     bar.close()
     wall = time.perf_counter() - t0
     if as_dir:
+        try:
+            dataset.check_memory(n)
+        except grid.GridError:
+            click.echo(f"saved {n:,} rows in {len(chunks)} parts to {output} ({wall:.2f} s); "
+                       f"too big to summarise in memory")
+            return 0
         df = results.load_dataset(output)
     else:
         df = results.concat(frames, dict(frames[0].attrs, wall_s=round(wall, 6)))
@@ -284,7 +290,7 @@ def echo_summary(df, by=()):
 def load_table(path):
     from . import results
     try:
-        df = results.load(path)
+        df = results.load_dataset(path) if os.path.isdir(path) else results.load(path)
     except Exception as e:  # pyarrow/pandas raise many types for a file that is not a table
         raise ValueError(f"{path}: cannot read as a bpbench table ({type(e).__name__})")
     missing = set(results.COLUMNS) - set(df.columns)
@@ -294,7 +300,7 @@ def load_table(path):
 
 
 @main.command()
-@click.argument("table", type=click.Path(exists=True, dir_okay=False))
+@click.argument("table", type=click.Path(exists=True))
 @click.option("--by", multiple=True, type=click.Choice(HYPERPARAMETERS),
               help="also split the summary by this hyperparameter (repeatable)")
 @click.option("--pivot", nargs=2, metavar="X Y", default=None,
@@ -303,7 +309,7 @@ def load_table(path):
 @click.option("--windows", is_flag=True,
               help="the convergent learning-rate window per setting of the others")
 def show(table, by, pivot, windows):
-    """Summarise a saved table per optimizer and order.
+    """Summarise a saved table (a file or a dataset directory) per optimizer and order.
 
     Configurations, the share converged / at max_steps / diverged, min, median and IQR of
     steps (non-converged counted as infinite), and the best configuration.
@@ -324,7 +330,7 @@ def show(table, by, pivot, windows):
 
 
 @main.command()
-@click.argument("table", type=click.Path(exists=True, dir_okay=False))
+@click.argument("table", type=click.Path(exists=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="image file to write (.png, .svg, .pdf)")
 @click.option("--x", "x", default="lr", show_default=True, type=click.Choice(HYPERPARAMETERS),

@@ -120,7 +120,7 @@ def load_dataset(path):
     the run settings of its first part."""
     import glob
     parts = sorted(glob.glob(os.path.join(os.fspath(path), "part-*.parquet")))
-    df = pd.concat([load(p) for p in parts], ignore_index=True) if parts else pd.DataFrame()
-    if parts:
-        df.attrs = load(parts[0]).attrs
-    return df
+    if not parts:
+        raise ValueError(f"{path}: no part files, so not a bpbench dataset")
+    frames = [load(p) for p in parts]
+    return concat(frames, frames[0].attrs)

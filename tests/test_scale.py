@@ -72,6 +72,8 @@ def test_dataset_equals_single_file_and_refuses_reuse(sweep_file, tmp_path):
     assert r.exit_code == 0, r.output
     assert len(list(out.glob("part-*.parquet"))) == 8
     assert same_rows(pd.read_parquet(out), expected())
+    r = CliRunner().invoke(main, ["show", str(out)])
+    assert r.exit_code == 0 and "sgd" in r.output and "max_steps=400000" in r.output
     r = CliRunner().invoke(main, ["run", str(sweep_file), "-o", f"{out}/", *ARGS])
     assert r.exit_code == 1 and "already holds a sweep" in r.stderr
     r = CliRunner().invoke(main, ["run", str(sweep_file), "-o", f"{out}/", "--resume",
