@@ -13,9 +13,9 @@ from click.testing import CliRunner
 import bpbench
 from bpbench.cli import main
 
-# 32 configurations that all run to max_steps: 8 chunks of ~0.1 s each on the serial backend.
+# 32 configurations that all run to max_steps: 8 chunks of ~0.2 s each on the serial backend.
 SWEEP = """\
-max_steps = 400000
+max_steps = 1000000
 [[run]]
 optimizer = "sgd"
 order = "seed"
@@ -32,7 +32,7 @@ def sweep_file(tmp_path):
 
 
 def expected():
-    return bpbench.sweep("sgd", order="seed", lr="lin:1e-5:2e-5:32", max_steps=400000)
+    return bpbench.sweep("sgd", order="seed", lr="lin:1e-5:2e-5:32", max_steps=1000000)
 
 
 def same_rows(a, b):
@@ -44,7 +44,10 @@ def same_rows(a, b):
 def test_interrupted_sweep_resumes_to_the_same_dataset(sweep_file, tmp_path, sig):
     out = tmp_path / "ds"
     cmd = [sys.executable, "-m", "bpbench", "run", str(sweep_file), "-o", f"{out}/", *ARGS]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A job started in the background by a non-interactive shell (as CI may be) inherits
+    # SIGINT ignored, and Python then never raises KeyboardInterrupt: restore the default.
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while len(list(out.glob("part-*.parquet"))) < 2 and time.time() < deadline:
         time.sleep(0.01)
@@ -73,7 +76,7 @@ def test_dataset_equals_single_file_and_refuses_reuse(sweep_file, tmp_path):
     assert len(list(out.glob("part-*.parquet"))) == 8
     assert same_rows(pd.read_parquet(out), expected())
     r = CliRunner().invoke(main, ["show", str(out)])
-    assert r.exit_code == 0 and "sgd" in r.output and "max_steps=400000" in r.output
+    assert r.exit_code == 0 and "sgd" in r.output and "max_steps=1000000" in r.output
     r = CliRunner().invoke(main, ["run", str(sweep_file), "-o", f"{out}/", *ARGS])
     assert r.exit_code == 1 and "already holds a sweep" in r.stderr
     r = CliRunner().invoke(main, ["run", str(sweep_file), "-o", f"{out}/", "--resume",
