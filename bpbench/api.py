@@ -8,12 +8,15 @@ import numpy as np
 
 from . import __version__, grid
 from .backends import BACKENDS, backend_module
-from .training import STATUSES, constants
+from .training import STATUSES
 
 
-def run_attrs(conf, backend, fast, extra_attrs=None):
+def run_attrs(conf, backend, fast, extra_attrs=None, blocks=()):
     attrs = {"tol": conf["tol"], "max_steps": conf["max_steps"], "backend": backend,
              "dtype": conf["dtype"], "fast": bool(fast), "version": __version__}
+    margins = {grid.margin_for(conf, b.problem) for b in blocks}
+    if margins - {0.0}:
+        attrs["margin"] = margins.pop() if len(margins) == 1 else sorted(margins)
     attrs.update(extra_attrs or {})
     return attrs
 
@@ -25,14 +28,13 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
     from . import dataset, results
     module = backend_module(backend)
     dtype = np.dtype(conf["dtype"])
-    K = constants(dtype)
-    attrs = run_attrs(conf, backend, fast, extra_attrs)
+    attrs = run_attrs(conf, backend, fast, extra_attrs, blocks)
     for i, (b, lo, hi) in enumerate(chunks if chunks is not None else dataset.plan(blocks)):
         if i in skip:
             continue
         block = blocks[b]
-        out = module.run(block.optimizer, block.order, block.table(dtype, lo, hi), K,
-                         conf["tol"], conf["max_steps"], fast=fast, **backend_options)
+        out = module.run(*block.args(dtype, lo, hi), conf["tol"], conf["max_steps"],
+                         grid.margin_for(conf, block.problem), fast=fast, **backend_options)
         yield i, results.frame(block, *out, attrs, lo=lo), int(out[0].sum())
 
 
@@ -42,59 +44,79 @@ def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None, **back
     t0 = time.perf_counter()
     frames = [df for _, df, _ in iter_chunks(blocks, conf, backend, fast,
                                              extra_attrs=extra_attrs, **backend_options)]
-    attrs = run_attrs(conf, backend, fast, extra_attrs)
+    attrs = run_attrs(conf, backend, fast, extra_attrs, blocks)
     attrs["wall_s"] = round(time.perf_counter() - t0, 6)
     return results.concat(frames, attrs)
 
 
-def sweep(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000, backend="cpu",
-          dtype="float64", fast=False, scheduler=None, **hyper):
+def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
+          max_steps=10000, margin=None, backend="cpu", dtype="float64", fast=False,
+          scheduler=None, **hyper):
     """Train every configuration of a grid; one row per configuration.
 
     Each hyperparameter (lr, beta, beta2, eps; only those the optimizer uses) is a number, a
     sequence, or a range dict ``{start, stop, num, scale}``; the grid is their Cartesian
     product, lr varying slowest. Unset hyperparameters take torch.optim's defaults.
-    ``scheduler`` is a Dask scheduler address for ``backend="dask"`` (default: a local cluster).
+    ``problem`` is a built-in name (``bpbench problems`` lists them), a TOML file with a
+    ``[problem]`` table or a dict of the same keys (default: the post's network). ``seed``
+    (an integer, a sequence or ``{start, num}``) draws each restart's initial weights from the
+    problem's init, and varies fastest. ``margin`` judges convergence by every output within
+    margin of its target instead of ``loss < tol`` (default: the problem's own margin, as for
+    xor and the encoders; 0 for the loss). ``scheduler`` is a Dask scheduler address
+    for ``backend="dask"`` (default: a local cluster). ``order="seed"`` is an alias of
+    ``"inplace"``.
 
-    >>> bpbench.sweep("rmsprop", order="seed", lr=0.1, beta=0.999, eps=0.01).steps[0]
+    >>> bpbench.sweep("rmsprop", order="inplace", lr=0.1, beta=0.999, eps=0.01).steps[0]
     11
     """
     if backend not in BACKENDS:
         raise grid.GridError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    blocks = [grid.block(optimizer, order, **hyper)]
+    blocks = [grid.block(optimizer, order, problem, seed, **hyper)]
     from .dataset import check_memory
     check_memory(blocks[0].size)
     options = {"scheduler": scheduler} if scheduler else {}
-    return run_blocks(blocks, grid.settings(tol, max_steps, dtype), backend, fast, **options)
+    return run_blocks(blocks, grid.settings(tol, max_steps, dtype, margin), backend, fast,
+                      **options)
 
 
-def trajectory(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000,
-               dtype="float64", **hyper):
-    """NumPy arrays for one configuration: (outputs, losses, status name), one entry per
-    forward pass. trace() wraps this in a table."""
-    b = grid.block(optimizer, order, **hyper)
+def _one(optimizer, order, problem, seed, hyper):
+    b = grid.block(optimizer, order, problem, seed, **hyper)
     if b.size != 1:
-        raise grid.GridError("trace takes one value per hyperparameter")
-    conf = grid.settings(tol, max_steps, dtype)
+        raise grid.GridError("a trace takes one value per hyperparameter and one seed")
+    return b
+
+
+def trajectory(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
+               max_steps=10000, margin=None, dtype="float64", **hyper):
+    """NumPy arrays for one configuration: (outputs, losses, status name), one entry per
+    forward pass; the output is the first output unit's on the first pattern. trace() wraps
+    this in a table."""
+    b = _one(optimizer, order, problem, seed, hyper)
+    conf = grid.settings(tol, max_steps, dtype, margin)
     from .backends import serial
     dt = np.dtype(conf["dtype"])
-    hist, status = serial.history(optimizer, order, b.table(dt), constants(dt), conf["tol"],
-                                  conf["max_steps"])
+    hist, status = serial.history(*b.args(dt), conf["tol"], conf["max_steps"],
+                                  grid.margin_for(conf, b.problem))
     return hist[:, 1], hist[:, 0], STATUSES[status]
 
 
-def trace(optimizer, *, order="simultaneous", tol=1e-7, max_steps=10000, dtype="float64",
-          **hyper):
+def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
+          max_steps=10000, margin=None, dtype="float64", **hyper):
     """Every forward pass of one configuration: columns step, output, loss.
 
-    The run's status and settings are in ``df.attrs``.
+    Arguments as for sweep(), one value each. The run's status and settings are in
+    ``df.attrs``.
     """
     import pandas as pd
-    output, loss, status = trajectory(optimizer, order=order, tol=tol, max_steps=max_steps,
-                                      dtype=dtype, **hyper)
+    b = _one(optimizer, order, problem, seed, hyper)
+    output, loss, status = trajectory(optimizer, order=order, problem=b.problem, seed=seed,
+                                      tol=tol, max_steps=max_steps, margin=margin, dtype=dtype,
+                                      **hyper)
     df = pd.DataFrame({"step": np.arange(1, len(loss) + 1),
                        "output": output.astype(np.float64), "loss": loss.astype(np.float64)})
-    b = grid.block(optimizer, order, **hyper)
-    df.attrs.update(grid.settings(tol, max_steps, dtype), optimizer=optimizer, order=order,
-                    status=status, **{h: float(v[0]) for h, v in b.axes.items()})
+    df.attrs.update(grid.settings(tol, max_steps, dtype, margin), problem=b.problem.name,
+                    optimizer=optimizer, order=b.order, status=status,
+                    **{h: float(v[0]) for h, v in b.axes.items()})
+    if b.seeds is not None:
+        df.attrs["seed"] = int(b.seeds[0])
     return df

@@ -11,14 +11,13 @@ import numpy as np
 
 from . import grid
 from .backends import backend_module
-from .training import constants
 
 WORKLOADS = {
     "W1": ("rmsprop, simultaneous, lr 32 x beta 32 x eps 8, max_steps 5000", lambda: (
         grid.block("rmsprop", "simultaneous", lr="log:1e-3:1:32", beta="lin:0.5:0.999:32",
                    eps="log:1e-8:1e-1:8"), 5000)),
-    "W2": ("W1 in seed order", lambda: (
-        grid.block("rmsprop", "seed", lr="log:1e-3:1:32", beta="lin:0.5:0.999:32",
+    "W2": ("W1 in inplace order", lambda: (
+        grid.block("rmsprop", "inplace", lr="log:1e-3:1:32", beta="lin:0.5:0.999:32",
                    eps="log:1e-8:1e-1:8"), 5000)),
     "W3": ("sgd, lr = logspace(-2, 1.5, 8192), max_steps 20000", lambda: (
         grid.block("sgd", "simultaneous", lr="log:1e-2:31.622776601683793:8192"), 20000)),
@@ -35,16 +34,15 @@ VARIANTS = [("numpy", False, "float64"), ("serial", False, "float64"),
 
 def measure(block, max_steps, backend, fast, dtype, repeat=3):
     module = backend_module(backend)
-    K = constants(dtype)
-    H = block.table(dtype)
+    args = block.args(dtype)
+    margin = block.problem.margin or 0.0
     t = time.perf_counter()
-    module.run(block.optimizer, block.order, np.ascontiguousarray(H[:, :1]), K, 1e-7, 2,
-               fast=fast)
+    module.run(*block.args(dtype, 0, 1), 1e-7, 2, margin, fast=fast)
     compile_s = time.perf_counter() - t
     walls = []
     for _ in range(repeat):
         t = time.perf_counter()
-        out = module.run(block.optimizer, block.order, H, K, 1e-7, max_steps, fast=fast)
+        out = module.run(*args, 1e-7, max_steps, margin, fast=fast)
         walls.append(time.perf_counter() - t)
     return out, float(np.median(walls)), compile_s
 

@@ -6,8 +6,22 @@ import click
 
 from . import grid
 from .backends import BACKENDS
-from .network import ORDERS
+from .network import ORDER_ALIASES, ORDERS
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS
+
+# "seed" stays accepted for the order the post's in-place back() defines, now "inplace".
+ORDER_CHOICE = click.Choice(list(ORDERS) + list(ORDER_ALIASES))
+
+
+def order_option(**kw):
+    return click.option("--order", type=ORDER_CHOICE,
+                        callback=lambda ctx, param, v: ORDER_ALIASES.get(v, v), **kw)
+
+
+def problem_option(f):
+    return click.option("--problem", metavar="NAME|FILE", default=None,
+                        help="a built-in problem (bpbench problems) or a TOML file with a "
+                             "[problem] table  [default: the sweep file's, else post]")(f)
 
 
 class Group(click.Group):
@@ -35,11 +49,12 @@ class Group(click.Group):
                                           "max_content_width": 100})
 @click.version_option(package_name="bpbench")
 def main():
-    """Sweep optimizers and hyperparameters over the backpropagation post's 2-2-1 network.
+    """Sweep optimizers, hyperparameters and random restarts over small sigmoid networks.
 
-    Start with `bpbench reproduce`, which checks the post's claim (gradient descent needs 111
-    steps to reach loss < 1e-7, RMSprop 11) number by number. `bpbench run sweeps/FILE.toml`
-    runs a grid of configurations into a Parquet table; `bpbench show` summarises it.
+    Start with `bpbench reproduce`, which checks the backpropagation post's claim (gradient
+    descent needs 111 steps to reach loss < 1e-7, RMSprop 11) number by number. `bpbench run
+    sweeps/FILE.toml` runs a grid of configurations into a Parquet table; `bpbench show`
+    summarises it; `bpbench problems` lists the built-in networks (post, xor, encoders).
     """
 
 
@@ -53,6 +68,9 @@ def hyper_options(f):
 
 
 def setting_options(f):
+    f = click.option("--margin", type=float, default=None,
+                     help="converged when every output is within margin of its target, "
+                          "instead of loss < tol (0: use tol)  [default: the problem's]")(f)
     f = click.option("--dtype", type=click.Choice(grid.DTYPES), default=None,
                      help="floating type of the run  [default: float64]")(f)
     f = click.option("--max-steps", type=int, default=None,
@@ -68,7 +86,7 @@ def setting_options(f):
 def reproduce(plot_file):
     """Reproduce the post's claim: 111 steps for gradient descent, 11 for RMSprop.
 
-    Runs both of the post's configurations in its own in-place update order ("seed"), prints
+    Runs both of the post's configurations in its own in-place update order, prints
     the trace lines it printed in its own format and compares every number, then shows the
     textbook ("simultaneous") order that PyTorch computes, in float64 and float32. Exits with
     status 1 if any number differs from the post.
@@ -88,9 +106,9 @@ def reproduce(plot_file):
     for (opt, hyper), text in POST.items():
         hyper = dict(hyper)
         label = f"{opt} " + " ".join(f"{k}={v:g}" for k, v in hyper.items())
-        output, loss, status = trajectory(opt, order="seed", **hyper)
+        output, loss, status = trajectory(opt, order="inplace", **hyper)
         printed = printed_steps(text)
-        click.echo(f"{label}, seed order:")
+        click.echo(f"{label}, inplace order:")
         for want, s in zip(text.splitlines(), printed):
             got = post_line(s, output[s - 1], loss[s - 1]) if s <= len(loss) else "(none)"
             ok = got == want
@@ -98,27 +116,27 @@ def reproduce(plot_file):
             click.echo(f"  {got}" + ("" if ok else f"   MISMATCH, post: {want}"))
         failures += not (len(loss) == printed[-1] and status == "converged")
         rows.append((label, opt, hyper, printed[-1], len(loss)))
-    click.echo(f"\n  {'optimizer and hyperparameters':<36} {'post':>5} {'seed':>5} "
+    click.echo(f"\n  {'optimizer and hyperparameters':<36} {'post':>5} {'inplace':>8} "
                f"{'simultaneous':>13} {'float32':>8}")
     for label, opt, hyper, claimed, got in rows:
         sim = steps(opt, order="simultaneous", **hyper)
         f32 = steps(opt, order="simultaneous", dtype="float32", **hyper)
         failures += (sim, f32) != (claimed, claimed)  # the explanation below says they agree
-        click.echo(f"  {label:<36} {claimed:>5} {got:>5} {sim:>13} {f32:>8}")
+        click.echo(f"  {label:<36} {claimed:>5} {got:>8} {sim:>13} {f32:>8}")
     rms = next(hyper for _, opt, hyper, *_ in rows if opt == "rmsprop")
     lr_eff = rms["lr"] / rms["eps"]
-    gd = steps("sgd", order="seed", lr=lr_eff)
+    gd = steps("sgd", order="inplace", lr=lr_eff)
     click.echo(
         "\nWhy the orders differ: the post's back() updates w35 and w45 first and uses their\n"
-        "new values for the first-layer gradients (seed); textbook backprop and PyTorch\n"
+        "new values for the first-layer gradients (inplace); textbook backprop and PyTorch\n"
         "compute every gradient from the old weights (simultaneous). Trajectories part from\n"
         "step 2, yet both orders give 111 and 11, and so does float32, the dtype of the post's\n"
         "PyTorch script.\n"
         "\nWhy 11 beats 111: RMSprop moves each weight by lr / (sqrt(s) + eps) * g. Here the\n"
         "gradients are ~1e-2 and s starts near 0.001 g^2, so sqrt(s) ~ 1e-3 << eps = 0.01: the\n"
         "rule is nearly gradient descent with learning rate lr / eps = 10 instead of 1.\n"
-        f"Gradient descent with lr = {lr_eff:g} needs {gd} steps (seed order): a tenfold step\n"
-        "size, a tenfold speed-up.")
+        f"Gradient descent with lr = {lr_eff:g} needs {gd} steps (inplace order): a tenfold\n"
+        "step size, a tenfold speed-up.")
     if plot_file:
         from . import plots
         from .api import trace
@@ -148,15 +166,19 @@ def reproduce(plot_file):
                    "cluster]")
 @click.option("--fast", is_flag=True,
               help="fast kernels: FMA contraction and reassociation; rarely a different count")
-@click.option("--order", type=click.Choice(list(ORDERS)), default=None,
-              help="override every block's update order")
+@order_option(default=None, help="override every block's update order (inplace: the post's "
+                                  "back(); simultaneous: textbook; seed: old name of inplace)")
+@problem_option
+@click.option("--seed", metavar="SEEDS", default=None,
+              help="restart seeds for a problem with a random init: N, a comma list or "
+                   "START..STOP  [default: the file's, else 0]")
 @click.option("--chunk-size", type=click.IntRange(1), default=None,
               help="configurations per chunk  [default: 65536]")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 @setting_options
 @hyper_options
-def run(sweep_file, output, force, resume, backend, scheduler, fast, order, chunk_size, quiet,
-        tol, max_steps, dtype, **hyper):
+def run(sweep_file, output, force, resume, backend, scheduler, fast, order, problem, seed,
+        chunk_size, quiet, tol, max_steps, dtype, margin, **hyper):
     """Run the sweep in SWEEP.toml and save its table.
 
     Options override the file: an AXIS is a number, a comma list (0.01,0.1,1) or a range
@@ -177,7 +199,8 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, chun
     backend_module(backend)
     if scheduler and backend != "dask":
         raise click.UsageError("--scheduler needs --backend dask")
-    overrides = dict(hyper, order=order, tol=tol, max_steps=max_steps, dtype=dtype)
+    overrides = dict(hyper, order=order, tol=tol, max_steps=max_steps, dtype=dtype,
+                     margin=margin, problem=problem, seed=seed)
     blocks, conf = grid.load(sweep_file, overrides)
     if output is None:
         output = os.path.splitext(os.path.basename(sweep_file))[0] + ".parquet"
@@ -245,8 +268,12 @@ def progress(total, quiet):
 @main.command()
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), required=True,
               help="update rule")
-@click.option("--order", type=click.Choice(list(ORDERS)), default="simultaneous",
-              show_default=True, help="seed: the post's in-place order; simultaneous: textbook")
+@order_option(default="simultaneous", show_default=True,
+              help="inplace: the post's in-place back() (seed: its old name); simultaneous: "
+                   "textbook")
+@problem_option
+@click.option("--seed", type=click.IntRange(0), default=None,
+              help="restart seed, for a problem with a random init  [default: 0]")
 @setting_options
 @click.option("--lr", type=float, help="learning rate (> 0)")
 @click.option("--beta", type=float, help="momentum / RMSprop alpha / Adam beta1")
@@ -254,11 +281,12 @@ def progress(total, quiet):
 @click.option("--eps", type=float, help="epsilon")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
               help="also draw the loss curve, in both update orders, to this image")
-def trace(optimizer, order, tol, max_steps, dtype, plot_file, **hyper):
+def trace(optimizer, order, problem, seed, tol, max_steps, dtype, margin, plot_file, **hyper):
     """Print every forward pass of one configuration, in the post's format.
 
-    Hyperparameters not given take torch.optim's defaults.
-    Example: bpbench trace --optimizer rmsprop --lr 0.1 --beta 0.999 --eps 0.01 --order seed
+    Hyperparameters not given take torch.optim's defaults. yp is the first output on the
+    first pattern; Error is the loss summed over patterns and outputs.
+    Example: bpbench trace --optimizer rmsprop --lr 0.1 --beta 0.999 --eps 0.01 --order inplace
     """
     from .api import trace as trace_
     from .claim import post_line
@@ -267,14 +295,16 @@ def trace(optimizer, order, tol, max_steps, dtype, plot_file, **hyper):
     if plot_file:
         from .results import check_folder
         check_folder(plot_file)
-    t = trace_(optimizer, order=order, tol=tol, max_steps=max_steps, dtype=dtype, **hyper)
+    settings = dict(problem=problem, seed=seed, tol=tol, max_steps=max_steps, dtype=dtype,
+                    margin=margin)
+    t = trace_(optimizer, order=order, **settings, **hyper)
     for s, y, e in zip(t.step, t.output, t.loss):
         click.echo(post_line(s, y, e))
     click.echo(f"{t.attrs['status']} after {len(t)} forward passes", err=True)
     if plot_file:
         from . import plots
-        curves = [(f"{optimizer} {o}", trace_(optimizer, order=o, tol=tol, max_steps=max_steps,
-                                              dtype=dtype, **hyper)) for o in ORDERS]
+        curves = [(f"{optimizer} {o}", trace_(optimizer, order=o, **settings, **hyper))
+                  for o in ORDERS]
         plots.save(plots.loss_curves(curves), plot_file)
         click.echo(f"wrote {plot_file}", err=True)
 
@@ -340,8 +370,7 @@ def show(table, by, pivot, windows):
 @click.option("--facet", type=click.Choice(HYPERPARAMETERS), default=None,
               help="one panel per value of this hyperparameter")
 @click.option("--optimizer", default=None, help="only this optimizer's rows")
-@click.option("--order", type=click.Choice(list(ORDERS)), default=None,
-              help="only this update order's rows")
+@order_option(default=None, help="only this update order's rows")
 def plot(table, output, x, y, facet, optimizer, order):
     """Heatmap of steps to convergence over two hyperparameters.
 
@@ -365,6 +394,21 @@ def plot(table, output, x, y, facet, optimizer, order):
                          f"and --order (table has {combos} combinations)")
     plots.save(plots.heatmap(df, x, y, facet), output)
     click.echo(f"wrote {output}")
+
+
+@main.command()
+def problems():
+    """List the built-in problems, one line each.
+
+    encoder-N-M stands for any N-M-N encoder (N, M up to 64). Your own problem is a TOML file
+    with a [problem] table (layers, inputs, targets, bias, and weights/biases or init); see the
+    README.
+    """
+    from .problems import listing
+    rows = listing()
+    width = max(len(n) for n, _ in rows)
+    for name, text in rows:
+        click.echo(f"{name:<{width}}  {text}")
 
 
 @main.command()

@@ -12,8 +12,9 @@ import json
 import os
 import tempfile
 
-from . import __version__
+from . import __version__, problems
 from .grid import GridError
+from .network import ORDER_ALIASES
 
 CHUNK = 65536  # configurations per chunk: ~0.1 s or more of work on the cpu backend
 MANIFEST = "_manifest.json"
@@ -29,10 +30,19 @@ def plan(blocks, size=CHUNK):
 def spec(blocks, conf, fast, size):
     """What determines the table: the grid, the settings and the chunking (not the backend:
     serial and cpu give the same table; numpy and cuda agree to their documented tolerance)."""
-    return {"blocks": [{"optimizer": b.optimizer, "order": b.order,
-                        "axes": {h: [float(v) for v in a] for h, a in b.axes.items()}}
-                       for b in blocks],
-            "settings": conf, "fast": bool(fast), "chunk_size": size}
+    def one(b):
+        d = {"optimizer": b.optimizer, "order": b.order,
+             "axes": {h: [float(v) for v in a] for h, a in b.axes.items()}}
+        if b.problem.name != "post" or b.problem.spec != problems.POST.spec:
+            d["problem"] = b.problem.spec
+        if b.seeds is not None:
+            d["seeds"] = [int(s) for s in b.seeds]
+        return d
+    # The post without seeds and margin is left out, so manifests written before problems
+    # existed still match.
+    settings = {k: v for k, v in conf.items() if not (k == "margin" and v is None)}
+    return {"blocks": [one(b) for b in blocks], "settings": settings, "fast": bool(fast),
+            "chunk_size": size}
 
 
 def table_bytes(n):
@@ -95,6 +105,8 @@ class Dataset:
         if not ok:
             raise GridError(f"{manifest} is corrupt or not a bpbench manifest; refusing to "
                             f"touch {self.path}")
+        for b in m["spec"].get("blocks", []):  # written before "seed" was renamed inplace
+            b["order"] = ORDER_ALIASES.get(b.get("order"), b.get("order"))
         if m["spec"] != self.spec:
             raise GridError(f"{self.path} holds a different sweep (grid, settings or chunking "
                             f"differ); resume it with the same sweep file and options, or "

@@ -1,10 +1,12 @@
 """Sweep specifications: validate, then expand to flat hyperparameter tables.
 
-A run block is one optimizer, one update order and one axis per hyperparameter; its grid is
-the Cartesian product of the axes (lr varies slowest). An axis is a number, a list, or a range
-``{start, stop, num, scale = "linear" | "log"}``; on the command line the same range is written
-``lin:START:STOP:NUM`` or ``log:START:STOP:NUM``, a list as ``a,b,c``. Everything is checked
-before anything runs, and every problem raises GridError with a one-line message.
+A run block is one problem, one optimizer, one update order, one axis per hyperparameter and,
+for problems with a random init, an axis of integer seeds; its grid is the Cartesian product of
+the axes (lr varies slowest, seed fastest). A hyperparameter axis is a number, a list, or a
+range ``{start, stop, num, scale = "linear" | "log"}``; on the command line the same range is
+written ``lin:START:STOP:NUM`` or ``log:START:STOP:NUM``, a list as ``a,b,c``. A seed axis is
+an integer, a list, or ``{start, num}`` (``START..STOP`` on the command line). Everything is
+checked before anything runs, and every problem raises GridError with a one-line message.
 """
 import math
 import tomllib
@@ -12,11 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .network import ORDERS
+from . import problems
+from .network import ORDER_ALIASES, ORDERS
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS
 
 DTYPES = ("float64", "float32")
-SETTINGS = {"tol": 1e-7, "max_steps": 10000, "dtype": "float64"}
+SETTINGS = {"tol": 1e-7, "max_steps": 10000, "dtype": "float64", "margin": None}
 
 
 class GridError(ValueError):
@@ -28,22 +31,48 @@ class Block:
     optimizer: str
     order: str = "simultaneous"
     axes: dict = field(default_factory=dict)  # hyperparameter -> 1-D float64 array
+    problem: problems.Problem = problems.POST
+    seeds: np.ndarray = None  # int64 restart seeds; None for a problem with explicit weights
+
+    @property
+    def restarts(self):
+        return 1 if self.seeds is None else len(self.seeds)
 
     @property
     def size(self):
-        return math.prod(len(a) for a in self.axes.values())
+        return math.prod(len(a) for a in self.axes.values()) * self.restarts
+
+    def _hi(self, hi):
+        return self.size if hi is None else hi
 
     def table(self, dtype="float64", lo=0, hi=None):
         """H[4, n]: lr, beta, beta2, eps of configurations lo..hi-1 (0 where the rule has no
-        such hyperparameter), lr varying slowest. Only that slice is ever built, so a chunk of
-        a huge grid costs memory for the chunk alone."""
+        such hyperparameter), lr varying slowest, each repeated for every seed. Only that slice
+        is ever built, so a chunk of a huge grid costs memory for the chunk alone."""
         names = OPTIMIZERS[self.optimizer].hyper
-        hi = self.size if hi is None else hi
-        index = np.unravel_index(np.arange(lo, hi), [len(self.axes[h]) for h in names])
+        hi = self._hi(hi)
+        index = np.unravel_index(np.arange(lo, hi) // self.restarts,
+                                 [len(self.axes[h]) for h in names])
         H = np.zeros((len(HYPERPARAMETERS), hi - lo), dtype=dtype)
         for h, i in zip(names, index):
             H[HYPERPARAMETERS.index(h)] = self.axes[h][i]
         return H
+
+    def seed_values(self, lo=0, hi=None):
+        """The seed of each configuration lo..hi-1, or None without a seed axis."""
+        if self.seeds is None:
+            return None
+        return self.seeds[np.arange(lo, self._hi(hi)) % self.restarts]
+
+    def initial(self, dtype="float64", lo=0, hi=None):
+        """W0[parameter, configuration]: initial parameters of configurations lo..hi-1."""
+        hi = self._hi(hi)
+        return self.problem.initial(self.seed_values(lo, hi), dtype, hi - lo)
+
+    def args(self, dtype="float64", lo=0, hi=None):
+        """(shape, optimizer, order, H, W0, K) for a backend's run(), configurations lo..hi-1."""
+        return (self.problem.shape, self.optimizer, self.order, self.table(dtype, lo, hi),
+                self.initial(dtype, lo, hi), self.problem.data(dtype))
 
 
 def axis(name, spec):
@@ -114,26 +143,100 @@ def _check_range(name, values):
         raise GridError(f"eps must be >= 0, got {values[values < 0][0]:g}")
 
 
-def block(optimizer, order="simultaneous", **hyper):
-    """A validated Block; hyperparameters not given take torch.optim's defaults."""
+def seed_axis(spec):
+    """Restart seeds from an integer, a list, {start, num} or a command-line string."""
+    if isinstance(spec, str):
+        spec = _parse_seeds(spec)
+    if isinstance(spec, dict):
+        if set(spec) != {"start", "num"}:
+            raise GridError(f"seed: a range is {{start, num}}, got {sorted(spec)}")
+        start, num = _seed(spec["start"]), spec["num"]
+        if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
+            raise GridError(f"seed: num must be a positive integer, got {num!r}")
+        if start + num > 2 ** 63:
+            raise GridError("seed: seeds must stay below 2**63")
+        return np.arange(start, start + int(num), dtype=np.int64)
+    if isinstance(spec, (list, tuple, range, np.ndarray)):
+        values = np.array([_seed(v) for v in spec], dtype=np.int64)
+        if values.size == 0:
+            raise GridError("seed: empty list, so the grid is empty")
+        return values
+    return np.array([_seed(spec)], dtype=np.int64)
+
+
+def _seed(v):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < 2 ** 63:
+        raise GridError(f"seed: seeds are integers in [0, 2**63), got {v!r}")
+    return int(v)
+
+
+def _parse_seeds(text):
+    try:
+        if ".." in text:
+            a, b = (int(x) for x in text.split(".."))
+            if b < a:
+                raise GridError(f"seed: {text!r} runs backwards")
+            return {"start": a, "num": b - a + 1}
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise GridError(f"seed: {text!r} is not an integer, a comma list or START..STOP") \
+            from None
+
+
+def order_name(order):
+    """The canonical update order ("seed" is the old name of "inplace")."""
+    order = ORDER_ALIASES.get(order, order)
+    if order not in ORDERS:
+        raise GridError(f"unknown order {order!r}; choose from {', '.join(ORDERS)} "
+                        f"(seed is an alias of inplace)")
+    return order
+
+
+def resolve_problem(spec):
+    """A validated problems.Problem (None: the post)."""
+    try:
+        return problems.resolve(spec)
+    except problems.ProblemError as e:
+        raise GridError(str(e)) from None
+
+
+def block(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
+    """A validated Block; hyperparameters not given take torch.optim's defaults. problem is a
+    Problem, a built-in name, a TOML file or a dict (default: the post); seed the restart
+    seeds of a problem with a random init (default: seed 0)."""
     if optimizer not in OPTIMIZERS:
         raise GridError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
-    if order not in ORDERS:
-        raise GridError(f"unknown order {order!r}; choose from {', '.join(ORDERS)}")
+    order = order_name(order)
+    prob = resolve_problem(problem)
     opt = OPTIMIZERS[optimizer]
     for h in hyper:
         if h not in opt.hyper:
             what = "hyperparameter" if h in HYPERPARAMETERS else "key"
             raise GridError(f"{optimizer} has no {what} {h!r}; it takes {', '.join(opt.hyper)}")
     axes = {h: axis(h, hyper.get(h, default)) for h, default in opt.defaults.items()}
-    return Block(optimizer, order, axes)
+    if prob.random:
+        seeds = seed_axis(0 if seed is None else seed)
+    elif seed is not None:
+        raise GridError(f"problem {prob.name!r} has explicit initial weights, so a seed axis "
+                        f"means nothing; give it an init table to draw random starts")
+    else:
+        seeds = None
+    return Block(optimizer, order, axes, prob, seeds)
 
 
-def settings(tol=None, max_steps=None, dtype=None):
-    """Validated run settings, defaults filled in."""
+def settings(tol=None, max_steps=None, dtype=None, margin=None):
+    """Validated run settings, defaults filled in. margin > 0 judges convergence by every
+    output within margin of its target instead of loss < tol; 0 judges by the loss; None
+    takes the problem's own margin, if it has one (see margin_for)."""
     s = {"tol": SETTINGS["tol"] if tol is None else tol,
          "max_steps": SETTINGS["max_steps"] if max_steps is None else max_steps,
          "dtype": SETTINGS["dtype"] if dtype is None else dtype}
+    if margin is not None:
+        mg = _number("margin", margin)
+        if not (math.isfinite(mg) and mg >= 0):
+            raise GridError(f"margin must be a finite number >= 0 (0: judge by tol), "
+                            f"got {margin!r}")
+        margin = mg
     tol = _number("tol", s["tol"])
     if not (math.isfinite(tol) and tol > 0):
         raise GridError(f"tol must be a finite number > 0, got {s['tol']!r}")
@@ -144,7 +247,14 @@ def settings(tol=None, max_steps=None, dtype=None):
         raise GridError(f"dtype must be one of {', '.join(DTYPES)}, got {s['dtype']!r}")
     if s["dtype"] == "float32" and m > 2 ** 24:
         raise GridError("max_steps must be <= 2**24 in float32 (the step count is a float)")
-    return {"tol": tol, "max_steps": int(m), "dtype": s["dtype"]}
+    return {"tol": tol, "max_steps": int(m), "dtype": s["dtype"], "margin": margin}
+
+
+def margin_for(conf, problem):
+    """The margin a run uses (0: judge by loss < tol): the sweep's, else the problem's."""
+    if conf.get("margin") is not None:
+        return conf["margin"]
+    return problem.margin or 0.0
 
 
 def load(path, overrides=None):
@@ -164,10 +274,20 @@ def load(path, overrides=None):
 
 def parse(doc, overrides=None, where="sweep"):
     overrides = dict(overrides or {})
-    unknown = set(doc) - set(SETTINGS) - {"run", "name", "description"}
+    unknown = set(doc) - set(SETTINGS) - {"run", "name", "description", "problem"}
     if unknown:
         raise GridError(f"{where}: unknown key {sorted(unknown)[0]!r}; top-level keys are "
-                        f"name, description, tol, max_steps, dtype and [[run]] blocks")
+                        f"name, description, problem, tol, max_steps, dtype, margin and "
+                        f"[[run]] blocks")
+    prob_spec = overrides.pop("problem", None) or doc.get("problem")
+    if isinstance(prob_spec, dict):
+        prob_spec = dict(prob_spec)
+        prob_spec.setdefault("name", str(doc.get("name", "custom")))
+    try:
+        prob = problems.resolve(prob_spec)
+    except problems.ProblemError as e:
+        raise GridError(f"{where}: {e}") from None
+    seed = overrides.pop("seed", None)
     runs = doc.get("run")
     if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) for r in runs):
         raise GridError(f"{where}: needs at least one [[run]] block")
@@ -190,10 +310,14 @@ def parse(doc, overrides=None, where="sweep"):
         name = r.pop("optimizer")
         if order is not None:
             r["order"] = order
+        if seed is not None:
+            r["seed"] = seed
         if name in OPTIMIZERS:
             r.update({h: v for h, v in hyper.items() if h in OPTIMIZERS[name].hyper})
+        if "problem" in r:
+            raise GridError(f"{where}: run block {i}: the problem is set once, at the top level")
         try:
-            blocks.append(block(name, **r))
+            blocks.append(block(name, problem=prob, **r))
         except GridError as e:
             raise GridError(f"{where}: run block {i}: {e}") from None
     return blocks, conf

@@ -1,35 +1,41 @@
-"""The post's 2-2-1 network: constants, forward pass and backpropagation.
+"""Any small fully connected sigmoid network: forward pass and both backprop orders.
 
-Units 1, 2 are inputs, 3, 4 hidden, 5 the output; ``w_ij`` joins unit i to unit j. No biases,
-sigmoid on every non-input unit, loss ``E = 1/2 (y5 - ya)^2``.
+Units are grouped in layers ``layers = (inputs, hidden..., outputs)``; ``w[a][j][i]`` joins
+unit i of layer a to unit j of layer a+1, and ``b[a][j]`` is unit j's bias. For every pattern
+and every non-input unit, ``z_j = sum_i w[j][i] y_i + b_j`` (summed in i order) and
+``y_j = sigmoid(z_j)``; the loss is ``E = sum over patterns and outputs of 1/2 (y - t)^2``. One
+step is a full-batch forward pass plus one update with every gradient summed over patterns.
 
-Every formula is a scalar ``@njit(inline='always')`` function that reads and writes one lane
-``l`` of a state array ``S[row, lane]``. The serial backend runs one lane, the CPU backend runs
-SIMD blocks of lanes, the NumPy backend passes ``l = slice(...)`` and the CUDA backend compiles
-the same source as device functions (see ``bpbench/targets.py``). The arithmetic keeps the
-post's order of operations so that float64 results match it bit for bit.
+The shape is compiled in: ``net(shape)`` writes the forward pass and both backprop orders as
+straight-line source for that one shape (every unit, pattern and parameter unrolled, rows of S
+as literal numbers) and compiles each as a scalar ``@njit(inline='always')`` function of one
+lane ``l`` of a state array ``S[row, lane]``. They call only the small formulas below, so the
+serial backend runs one lane, the CPU backend SIMD blocks of lanes, the NumPy backend a slice
+and the CUDA backend device functions, all from this one source (see ``targets.py``). The
+arithmetic keeps the post's order of operations, so the post's network gives its numbers bit
+for bit.
 """
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 from numba.extending import intrinsic
 
-Y1, Y2 = 0.35, 0.9  # inputs
-YA = 0.5  # target
-# Weights in the order the post's back() updates them: (3,5), (4,5), (1,3), (2,3), (1,4), (2,4).
-WEIGHT_NAMES = ("w35", "w45", "w13", "w23", "w14", "w24")
-W_INIT = (0.3, 0.9, 0.1, 0.8, 0.4, 0.6)
-W35, W45, W13, W23, W14, W24 = range(6)
-
-# Rows of the per-configuration state S[row, lane]: weights, two optimizer slots per weight, the
-# lane's hyperparameters, its last forward pass and its pass count. One array for everything a
-# lane owns lets LLVM see that no two rows overlap, so the lane loop vectorises.
-W, M, V = 0, 6, 12  # weights, first moment / momentum buffer, second moment / square average
-LR, BETA, BETA2, EPS = 18, 19, 20, 21
-# The last forward pass: its loss, its output, whether its weights were all finite (1 or 0),
-# and how many forward passes the lane has run.
-LOSS, OUT, FINITE, N = 22, 23, 24, 25
-NROWS = 26
+# Rows of the per-configuration state S[row, lane]: the lane's hyperparameters, its last
+# forward pass (loss, first output, largest |y - t|, whether its weights were all finite), its
+# pass count, then three rows per parameter: the value and two optimizer slots. One array for
+# everything a lane owns lets LLVM see that no two rows overlap, so the lane loop vectorises.
+LR, BETA, BETA2, EPS = 0, 1, 2, 3
+LOSS, OUT, ERR, FINITE, N = 4, 5, 6, 7, 8
+PARAMS = 9  # parameter k: value at PARAMS + 3k, optimizer state m, v just after it
 HYPER_ROWS = (LR, BETA, BETA2, EPS)
+
+
+@njit(inline="always")
+def rows(nparams):
+    """Rows of S for a network with nparams parameters."""
+    return PARAMS + 3 * nparams
 
 
 @njit(inline="always")
@@ -56,6 +62,12 @@ def sqrt(x):
 def isfinite(x):
     """Neither NaN nor inf."""
     return np.isfinite(x)
+
+
+@njit(inline="always")
+def larger(a, b):
+    """max(a, b) for the margin criterion (NumPy's target swaps in np.maximum)."""
+    return a if a > b else b
 
 
 @njit(inline="always")
@@ -95,60 +107,204 @@ def d_sigmoid(y):
 
 
 @njit(inline="always")
-def forward(S, l, y1, y2, ya):
-    """Forward pass of lane l; returns the hidden outputs, the output y5 and the loss."""
-    y3 = sigmoid(S[W + W13, l] * y1 + S[W + W23, l] * y2)
-    y4 = sigmoid(S[W + W14, l] * y1 + S[W + W24, l] * y2)
-    y5 = sigmoid(S[W + W35, l] * y3 + S[W + W45, l] * y4)
-    d = y5 - ya
-    return y3, y4, y5, const(d, 0.5) * (d * d)
+def half_square(d):
+    """1/2 d^2, the loss of one output."""
+    return const(d, 0.5) * (d * d)
 
 
 @njit(inline="always")
-def weights_finite(S, l):
-    """True where all six weights are finite (NaN and inf both fail)."""
-    return (isfinite(S[W + 0, l]) & isfinite(S[W + 1, l]) & isfinite(S[W + 2, l])
-            & isfinite(S[W + 3, l]) & isfinite(S[W + 4, l]) & isfinite(S[W + 5, l]))
-
-
-@njit(inline="always")
-def apply(update, S, l, k, g, t):
-    """w_k -= u, where (u, state) = update(g, state, hyperparameters) is the optimizer's rule."""
-    u, S[M + k, l], S[V + k, l] = update(g, S[M + k, l], S[V + k, l], t,
+def apply(update, S, l, r, g, t):
+    """w -= u for the parameter at row r, where (u, m, v) = update(g, m, v, t, hyperparameters)
+    is the optimizer's rule and m, v its state in rows r+1, r+2."""
+    u, S[r + 1, l], S[r + 2, l] = update(g, S[r + 1, l], S[r + 2, l], t,
                                          S[LR, l], S[BETA, l], S[BETA2, l], S[EPS, l])
-    S[W + k, l] = S[W + k, l] - u
+    S[r, l] = S[r, l] - u
 
 
-@njit(inline="always")
-def backprop_seed(update, S, l, t, y1, y2, ya, y3, y4, y5):
-    """The post's back(): each weight is updated as soon as its gradient is known, so the
-    first-layer gradients see the already-updated w35 and w45."""
-    d5 = (y5 - ya) * d_sigmoid(y5)  # dE/dz5
-    apply(update, S, l, W35, d5 * y3, t)
-    apply(update, S, l, W45, d5 * y4, t)
-    d3 = d5 * S[W + W35, l] * d_sigmoid(y3)  # dE/dz3, with the new w35
-    apply(update, S, l, W13, d3 * y1, t)
-    apply(update, S, l, W23, d3 * y2, t)
-    d4 = d5 * S[W + W45, l] * d_sigmoid(y4)
-    apply(update, S, l, W14, d4 * y1, t)
-    apply(update, S, l, W24, d4 * y2, t)
+BIASES = ("none", "fixed", "trained")
 
 
-@njit(inline="always")
-def backprop_simultaneous(update, S, l, t, y1, y2, ya, y3, y4, y5):
-    """Textbook backpropagation (what PyTorch computes): every gradient from the old weights,
-    then all updates."""
-    d5 = (y5 - ya) * d_sigmoid(y5)
-    d3 = d5 * S[W + W35, l] * d_sigmoid(y3)
-    d4 = d5 * S[W + W45, l] * d_sigmoid(y4)
-    g35, g45 = d5 * y3, d5 * y4
-    g13, g23, g14, g24 = d3 * y1, d3 * y2, d4 * y1, d4 * y2
-    apply(update, S, l, W35, g35, t)
-    apply(update, S, l, W45, g45, t)
-    apply(update, S, l, W13, g13, t)
-    apply(update, S, l, W23, g23, t)
-    apply(update, S, l, W14, g14, t)
-    apply(update, S, l, W24, g24, t)
+@dataclass(frozen=True)
+class Shape:
+    """What a kernel is compiled for: layer sizes, bias mode and the number of patterns."""
+    layers: tuple
+    bias: str = "none"
+    patterns: int = 1
+
+    @property
+    def key(self):
+        """An identifier naming this shape, for kernel names and cache files."""
+        return f"n{'_'.join(map(str, self.layers))}_b{self.bias}_p{self.patterns}"
+
+    @property
+    def params(self):
+        """Parameters in update order, each ("w", a, j, i) or ("b", a, j): the output layer
+        first, then down; within a layer its weights to-unit by to-unit, then its biases.
+        For the post: w35, w45, w13, w23, w14, w24, the order of its back()."""
+        out = []
+        for a in reversed(range(len(self.layers) - 1)):
+            out += [("w", a, j, i) for j in range(self.layers[a + 1])
+                    for i in range(self.layers[a])]
+            if self.bias != "none":
+                out += [("b", a, j) for j in range(self.layers[a + 1])]
+        return out
+
+    @property
+    def data_size(self):
+        return self.patterns * (self.layers[0] + self.layers[-1])
 
 
-ORDERS = {"seed": backprop_seed, "simultaneous": backprop_simultaneous}
+class _Source:
+    """Names and rows the generated code uses: unit j of layer a in pattern p is y{a}_{j}_{p}
+    (layer 0 read from the data tuple D), its delta d{a}_{j}_{p}."""
+
+    def __init__(self, shape):
+        self.s = shape
+        self.row = {p: PARAMS + 3 * k for k, p in enumerate(shape.params)}
+
+    def x(self, p, i):  # input i of pattern p
+        return f"D[{p * (self.s.layers[0] + self.s.layers[-1]) + i}]"
+
+    def t(self, p, j):  # target of output j in pattern p
+        return f"D[{p * (self.s.layers[0] + self.s.layers[-1]) + self.s.layers[0] + j}]"
+
+    def y(self, a, j, p):
+        return self.x(p, j) if a == 0 else f"y{a}_{j}_{p}"
+
+    def w(self, a, j, i):
+        return f"S[{self.row['w', a, j, i]}, l]"
+
+    def b(self, a, j):
+        return f"S[{self.row['b', a, j]}, l]"
+
+    def activations(self):
+        L = self.s.layers
+        return [f"y{a}_{j}_{p}" for p in range(self.s.patterns)
+                for a in range(1, len(L)) for j in range(L[a])]
+
+    def forward(self):
+        L, last = self.s.layers, len(self.s.layers) - 1
+        lines = []
+        for p in range(self.s.patterns):
+            for a in range(1, len(L)):
+                for j in range(L[a]):
+                    z = " + ".join(f"{self.w(a - 1, j, i)} * {self.y(a - 1, i, p)}"
+                                   for i in range(L[a - 1]))
+                    if self.s.bias != "none":
+                        z += f" + {self.b(a - 1, j)}"
+                    lines.append(f"y{a}_{j}_{p} = sigmoid({z})")
+        first = True
+        for p in range(self.s.patterns):
+            for j in range(L[-1]):
+                lines.append(f"d = {self.y(last, j, p)} - {self.t(p, j)}")
+                if first:
+                    lines += ["E = half_square(d)", "err = abs(d)"]
+                    first = False
+                else:
+                    lines += ["E = E + half_square(d)", "err = larger(err, abs(d))"]
+        finite = " & ".join(f"isfinite(S[{r}, l])" for r in self.row.values())
+        lines += ["S[LOSS, l] = E", f"S[OUT, l] = {self.y(last, 0, 0)}", "S[ERR, l] = err",
+                  f"S[FINITE, l] = {finite}",
+                  f"return ({', '.join(self.activations())},)"]
+        return "def forward(S, l, D):\n" + "".join(f"    {s}\n" for s in lines)
+
+    def deltas(self, a):
+        """Lines computing the deltas dE/dz of layer a's units, from layer a+1's deltas and the
+        weights as they are now in S."""
+        L, last = self.s.layers, len(self.s.layers) - 1
+        out = []
+        for p in range(self.s.patterns):
+            for j in range(L[a]):
+                y = self.y(a, j, p)
+                if a == last:
+                    out.append(f"d{a}_{j}_{p} = ({y} - {self.t(p, j)}) * d_sigmoid({y})")
+                    continue
+                terms = [f"d{a + 1}_{k}_{p} * {self.w(a, k, j)}" for k in range(L[a + 1])]
+                s = terms[0] if len(terms) == 1 else f"({' + '.join(terms)})"
+                out.append(f"d{a}_{j}_{p} = {s} * d_sigmoid({y})")
+        return out
+
+    def gradient(self, param):
+        """dE/dparam summed over patterns, in pattern order."""
+        P = range(self.s.patterns)
+        if param[0] == "w":
+            _, a, j, i = param
+            return " + ".join(f"d{a + 1}_{j}_{p} * {self.y(a, i, p)}" for p in P)
+        _, a, j = param
+        return " + ".join(f"d{a + 1}_{j}_{p}" for p in P)
+
+    def updates(self, layer=None):
+        """g = ...; apply(...) lines for the trained parameters (of one layer, or all)."""
+        ps = [p for p in self.s.params if (layer is None or p[1] == layer)
+              and not (p[0] == "b" and self.s.bias == "fixed")]
+        grads = [f"g{k} = {self.gradient(p)}" for k, p in enumerate(ps)]
+        return grads + [f"apply(update, S, l, {self.row[p]}, g{k}, t)" for k, p in enumerate(ps)]
+
+    def backprop(self, order):
+        last = len(self.s.layers) - 1
+        lines = [f"({', '.join(self.activations())},) = Y"]
+        if order == "inplace":
+            for a in reversed(range(last)):
+                lines += self.deltas(a + 1) + self.updates(a)
+        else:
+            for a in reversed(range(1, last + 1)):
+                lines += self.deltas(a)
+            lines += self.updates()
+        return (f"def backprop_{order}(update, S, l, t, D, Y):\n"
+                + "".join(f"    {s}\n" for s in lines))
+
+    def pack(self):
+        n = self.s.data_size
+        return f"def pack(K):\n    return ({', '.join(f'K[{i}]' for i in range(n))},)\n"
+
+
+_DOCS = {
+    "forward": "Forward pass of lane l over every pattern in D (inputs then targets, pattern by "
+               "pattern). Writes the loss, the first output, the largest |y - t| and whether the "
+               "weights of this pass are all finite to S; returns every activation.",
+    "backprop_inplace": "The post's in-place back(), generalised: from the output layer down, a "
+                        "layer's gradients are computed, the layer is updated, and the deltas "
+                        "passed to the layer below use its updated weights.",
+    "backprop_simultaneous": "Textbook backpropagation (what PyTorch computes): every gradient "
+                             "from the old weights, then all updates.",
+    "pack": "The data array K as a tuple: loaded once, kept in registers, never aliasing S.",
+}
+
+
+@dataclass(frozen=True)
+class Net:
+    """The compiled formulas of one shape."""
+    shape: Shape
+    forward: object
+    backprop: dict  # order -> function
+    pack: object
+    source: str
+
+    @property
+    def nrows(self):
+        return rows(len(self.shape.params))
+
+
+@functools.cache
+def net(shape):
+    """The forward pass, both backprop orders and the data packer for one Shape."""
+    gen = _Source(shape)
+    source = "\n".join([gen.forward(), gen.backprop("inplace"), gen.backprop("simultaneous"),
+                        gen.pack()])
+    namespace = {"__name__": __name__, "sigmoid": sigmoid, "d_sigmoid": d_sigmoid,
+                 "half_square": half_square, "larger": larger, "isfinite": isfinite,
+                 "apply": apply, "LOSS": LOSS, "OUT": OUT, "ERR": ERR, "FINITE": FINITE}
+    exec(compile(source, f"<bpbench network {shape.key}>", "exec"), namespace)
+    fns = {}
+    for name, doc in _DOCS.items():
+        f = namespace[name]
+        f.__qualname__ = f"{name}_{shape.key}"  # unique per shape: targets.retarget memoises
+        f.__doc__ = doc
+        fns[name] = njit(inline="always")(f)
+    return Net(shape, fns["forward"], {"inplace": fns["backprop_inplace"],
+                                       "simultaneous": fns["backprop_simultaneous"]},
+               fns["pack"], source)
+
+
+ORDERS = ("inplace", "simultaneous")
+ORDER_ALIASES = {"seed": "inplace"}  # the post's back() was first called the "seed" order

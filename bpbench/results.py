@@ -1,7 +1,8 @@
 """Result arrays -> tidy pandas tables, saved atomically as Parquet (or CSV) with metadata.
 
 One row per configuration. ``steps`` is the post's count (the forward pass whose loss first
-fell below tol) and is NA unless the run converged; ``status`` says why not.
+fell below tol) and is NA unless the run converged; ``status`` says why not. ``problem`` names
+the network and data, ``seed`` the restart (NA for a problem with explicit initial weights).
 """
 import json
 import os
@@ -10,12 +11,12 @@ import tempfile
 import numpy as np
 import pandas as pd
 
-from .network import ORDERS
+from .network import ORDER_ALIASES, ORDERS
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS
 from .training import CONVERGED, STATUSES
 
-COLUMNS = ("optimizer", "order") + HYPERPARAMETERS + ("steps", "status", "final_loss",
-                                                      "final_output")
+COLUMNS = ("problem", "optimizer", "order") + HYPERPARAMETERS + (
+    "seed", "steps", "status", "final_loss", "final_output")
 OPTIMIZER_T = pd.CategoricalDtype(list(OPTIMIZERS))
 ORDER_T = pd.CategoricalDtype(list(ORDERS))
 STATUS_T = pd.CategoricalDtype(list(STATUSES))
@@ -27,10 +28,15 @@ def frame(block, passes, status, loss, output, attrs, lo=0):
     uses = OPTIMIZERS[block.optimizer].hyper
     # The grid's own values, not the run dtype's rounding of them.
     H = block.table("float64", lo, lo + n)
-    cols = {"optimizer": _repeat(OPTIMIZER_T, block.optimizer, n),
+    cols = {"problem": _repeat(pd.CategoricalDtype([block.problem.name]), block.problem.name,
+                               n),
+            "optimizer": _repeat(OPTIMIZER_T, block.optimizer, n),
             "order": _repeat(ORDER_T, block.order, n)}
     for r, h in enumerate(HYPERPARAMETERS):
         cols[h] = H[r] if h in uses else np.full(n, np.nan)
+    seeds = block.seed_values(lo, lo + n)
+    cols["seed"] = pd.arrays.IntegerArray(np.zeros(n, np.int64) if seeds is None else seeds,
+                                          mask=np.full(n, seeds is None))
     cols["steps"] = pd.arrays.IntegerArray(passes.astype(np.int64), mask=status != CONVERGED)
     cols["status"] = pd.Categorical.from_codes(status.astype(np.int8), dtype=STATUS_T)
     cols["final_loss"] = loss.astype(np.float64)
@@ -46,8 +52,29 @@ def _repeat(dtype, value, n):
 
 
 def concat(frames, attrs):
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(frames) > 1:
+        # Blocks of different problems: union the problem categories so the column stays
+        # categorical (pandas would fall back to object).
+        names = list(dict.fromkeys(c for f in frames for c in f["problem"].cat.categories))
+        frames = [f.assign(problem=f["problem"].cat.set_categories(names)) for f in frames]
+        df = pd.concat(frames, ignore_index=True)
+    else:
+        df = frames[0]
     df.attrs = dict(attrs)
+    return df
+
+
+def upgrade(df):
+    """A table saved by an older bpbench in today's schema: the post's problem, no seed, and
+    the order once called "seed" renamed inplace."""
+    if "problem" not in df:
+        df.insert(0, "problem", pd.Categorical(["post"] * len(df)))
+    if "seed" not in df:
+        df.insert(df.columns.get_loc("steps"), "seed", pd.array([pd.NA] * len(df), "Int64"))
+    order = df["order"].astype("category")
+    old = {k: v for k, v in ORDER_ALIASES.items() if k in order.cat.categories}
+    df["order"] = order.cat.rename_categories(old).astype(ORDER_T)
+    df["problem"] = df["problem"].astype("category")
     return df
 
 
@@ -103,16 +130,18 @@ def load(path):
     path = os.fspath(path)
     if path.endswith(".csv"):
         df = pd.read_csv(path)
-        for col, t in (("optimizer", OPTIMIZER_T), ("order", ORDER_T), ("status", STATUS_T)):
+        for col, t in (("optimizer", OPTIMIZER_T), ("status", STATUS_T)):
             df[col] = df[col].astype(t)
-        df["steps"] = df["steps"].astype("Int64")
-        return df
+        for col in ("steps", "seed"):
+            if col in df:
+                df[col] = df[col].astype("Int64")
+        return upgrade(df)
     import pyarrow.parquet as pq
     df = pd.read_parquet(path)
     meta = pq.read_schema(path).metadata or {}
     if b"bpbench" in meta:
         df.attrs.update(json.loads(meta[b"bpbench"]))
-    return df
+    return upgrade(df)
 
 
 def load_dataset(path):

@@ -35,6 +35,7 @@ NUMPY_PRIMITIVES = {
     # c in x's floating type; c may be an array (Adam's step count) or a number.
     "const": lambda x, c: np.asarray(c, dtype=np.result_type(x)),
     "sqrt": np.sqrt,
+    "larger": np.maximum,
 }
 _numpy_memo = {}
 

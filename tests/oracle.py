@@ -77,7 +77,7 @@ def train(optimizer, order="simultaneous", lr=None, beta=None, beta2=None, eps=N
         if step >= max_steps:
             status = "max_steps"
             break
-        if order == "seed":
+        if order in ("inplace", "seed"):
             for n in ORDER:
                 update(n, grad(n), step)
         else:

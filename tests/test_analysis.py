@@ -15,7 +15,7 @@ def table():
             (1.0, 0.9, pd.NA, "diverged"), (1.0, 0.99, 5, "converged")]
     df = pd.DataFrame(rows, columns=["lr", "beta", "steps", "status"])
     df["optimizer"] = pd.Categorical(["rmsprop"] * 6, dtype=results.OPTIMIZER_T)
-    df["order"] = pd.Categorical(["seed"] * 6, dtype=results.ORDER_T)
+    df["order"] = pd.Categorical(["inplace"] * 6, dtype=results.ORDER_T)
     df["status"] = df.status.astype(results.STATUS_T)
     df["steps"] = df.steps.astype("Int64")
     df["beta2"], df["eps"] = np.nan, 0.01
@@ -70,7 +70,7 @@ def test_heatmap_and_curves_figures():
     assert len(panels) == 2 and all(ax.get_ylabel() == "beta" for ax in panels)
     assert panels[0].get_xscale() == "log" and panels[0].get_yscale() == "linear"
     assert panels[0].get_title() == "eps = 1e-08"
-    t = [(o, bpbench.trace("sgd", order=o, lr=1.0)) for o in ("seed", "simultaneous")]
+    t = [(o, bpbench.trace("sgd", order=o, lr=1.0)) for o in ("inplace", "simultaneous")]
     fig = plots.loss_curves(t)
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and len(ax.lines) == 3  # two curves and tol

@@ -7,7 +7,7 @@ import bpbench
 from bpbench.optimizers import OPTIMIZERS
 
 
-@pytest.mark.parametrize("order", ["seed", "simultaneous"])
+@pytest.mark.parametrize("order", ["inplace", "simultaneous"])
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_serial_and_cpu_tables_identical(optimizer, order):
     # More configurations than one SIMD block, so lanes are refilled and the block shrinks.
@@ -32,11 +32,17 @@ def test_divergence_is_detected_not_counted():
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_non_finite_weight_beats_a_small_loss(bad):
     # A weight can blow up while the sigmoid keeps the loss finite; divergence is checked first.
-    from bpbench.network import FINITE, LOSS, N, NROWS, W, weights_finite
+    from bpbench.network import FINITE, LOSS, N, PARAMS, net, rows
+    from bpbench.problems import POST
     from bpbench.training import CONVERGED, DIVERGED, verdict
-    S = np.zeros((NROWS, 1))
-    S[LOSS, 0], S[N, 0], S[FINITE, 0] = 1e-9, 1, 1
-    assert verdict.py_func(S, 0, 1e-7, 10) == CONVERGED
-    S[W + 2, 0] = bad
-    S[FINITE, 0] = weights_finite.py_func(S, 0)
-    assert verdict.py_func(S, 0, 1e-7, 10) == DIVERGED
+    S = np.zeros((rows(6), 1))
+    S[PARAMS::3, 0] = 0.5
+    net(POST.shape).forward.py_func(S, 0, tuple(POST.data("float64")))
+    S[LOSS, 0], S[N, 0] = 1e-9, 1
+    assert S[FINITE, 0] == 1
+    assert verdict.py_func(S, 0, 1e-7, 0.0, 10) == CONVERGED
+    S[PARAMS + 3 * 2, 0] = bad
+    net(POST.shape).forward.py_func(S, 0, tuple(POST.data("float64")))
+    S[LOSS, 0] = 1e-9
+    assert S[FINITE, 0] == 0
+    assert verdict.py_func(S, 0, 1e-7, 0.0, 10) == DIVERGED

@@ -19,11 +19,13 @@ def test_run_saves_the_documented_schema(tmp_path):
     r = invoke("run", CLAIM, "-o", out)
     assert r.exit_code == 0, r.output
     df = pd.read_parquet(out)
-    assert list(df.columns) == ["optimizer", "order", "lr", "beta", "beta2", "eps", "steps",
-                                "status", "final_loss", "final_output"]
-    assert str(df.steps.dtype) == "Int64"
-    assert all(isinstance(df[c].dtype, pd.CategoricalDtype) for c in ("optimizer", "order",
-                                                                       "status"))
+    assert list(df.columns) == ["problem", "optimizer", "order", "lr", "beta", "beta2", "eps",
+                                "seed", "steps", "status", "final_loss", "final_output"]
+    assert str(df.steps.dtype) == "Int64" and str(df.seed.dtype) == "Int64"
+    assert df.seed.isna().all() and list(df.problem) == ["post", "post"]
+    assert list(df.order) == ["inplace", "inplace"]
+    assert all(isinstance(df[c].dtype, pd.CategoricalDtype) for c in ("problem", "optimizer",
+                                                                       "order", "status"))
     assert list(df.steps) == [111, 11]
     assert df.beta.isna().tolist() == [True, False] and df.beta2.isna().all()
     assert df.attrs["tol"] == 1e-7 and df.attrs["max_steps"] == 10000

@@ -68,8 +68,8 @@ def test_shipped_sweep_files_load():
         blocks, conf = grid.load(f)
         assert blocks and all(b.size >= 1 for b in blocks)
     blocks, conf = grid.load(files[0].parent / "claim.toml")
-    assert [(b.optimizer, b.order, b.size) for b in blocks] == [("sgd", "seed", 1),
-                                                                ("rmsprop", "seed", 1)]
+    assert [(b.optimizer, b.order, b.size) for b in blocks] == [("sgd", "inplace", 1),
+                                                                ("rmsprop", "inplace", 1)]
 
 
 def test_toml_errors_and_overrides(tmp_path):
@@ -77,7 +77,7 @@ def test_toml_errors_and_overrides(tmp_path):
     f.write_text('tol = 1e-6\n[[run]]\noptimizer = "rmsprop"\nlr = {start = 0.01, stop = 1, '
                  'num = 5, scale = "log"}\n[[run]]\noptimizer = "sgd"\nlr = 1\n')
     blocks, conf = grid.load(f, {"beta": "0.5,0.9", "tol": None, "max_steps": 50})
-    assert conf == {"tol": 1e-6, "max_steps": 50, "dtype": "float64"}
+    assert conf == {"tol": 1e-6, "max_steps": 50, "dtype": "float64", "margin": None}
     assert list(blocks[0].axes["beta"]) == [0.5, 0.9] and blocks[0].size == 10
     assert "beta" not in blocks[1].axes
     with pytest.raises(GridError, match="no run block"):

@@ -1,10 +1,12 @@
 """Backends: the same grid in, the same result arrays out.
 
-Each backend module has ``run(optimizer, order, H, K, tol, max_steps, fast=False)``: the
-optimizer and update order by name, the hyperparameter table ``H[4, n]`` (lr, beta, beta2,
-eps) and the network constants ``K`` (both in the run's dtype). It returns
+Each backend module has
+``run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False)``: the
+network's shape (network.Shape), the optimizer and update order by name, the hyperparameter
+table ``H[4, n]`` (lr, beta, beta2, eps), the initial parameters ``W0[params, n]`` and the
+problem's data ``K`` (each pattern's inputs then targets), all in the run's dtype. It returns
 ``(passes, status, loss, output)`` per configuration: forward passes run, status code, and the
-last forward pass's loss and output.
+last forward pass's loss and first output.
 """
 import importlib
 

@@ -16,44 +16,43 @@ import numpy as np
 from numba import njit, prange
 
 from ..kernels import specialise
-from ..network import LOSS, N as N_, NROWS, OUT
+from ..network import LOSS, N as N_, OUT, rows
 from ..training import RUNNING, start, step, verdict
 
-update = backprop = None  # bound per optimizer and order by kernels.specialise
+update = forward = backprop = pack = None  # bound per shape, optimizer, order: kernels.specialise
 
 LANES = 128
 
 
 @njit(inline="always")
-def _block(update, backprop, H, K, tol, max_steps, first, stride, passes, status, loss,
-           output):
+def _block(update, forward, backprop, D, H, W0, tol, margin, max_steps, first, stride, passes,
+           status, loss, output):
     """Run configurations first, first + stride, ... of H to their verdicts."""
-    S = np.empty((NROWS, LANES), dtype=H.dtype)
+    S = np.empty((rows(W0.shape[0]), LANES), dtype=H.dtype)
     cfg = np.empty(LANES, np.int64)  # configuration in each lane
-    y1, y2, ya = K[0], K[1], K[2]
     hi = H.shape[1]
     nl = 0  # active lanes are 0..nl-1
     pending = first + 0  # a new variable: after inlining, first is the prange index
     while nl < LANES and pending < hi:
-        start(S, nl, K, H, pending)
+        start(S, nl, W0, H, pending)
         cfg[nl] = pending
         nl += 1
         pending += stride
     while nl > 0:
         finished = 0
         for l in range(nl):  # the SIMD loop
-            step(update, backprop, S, l, y1, y2, ya)
-            finished += verdict(S, l, tol, max_steps) != RUNNING
+            step(update, forward, backprop, S, l, D)
+            finished += verdict(S, l, tol, margin, max_steps) != RUNNING
         if finished == 0:
             continue
         for l in range(nl - 1, -1, -1):  # descending: a lane moved into l is already judged
-            v = verdict(S, l, tol, max_steps)
+            v = verdict(S, l, tol, margin, max_steps)
             if v == RUNNING:
                 continue
             i = cfg[l]
             passes[i], status[i], loss[i], output[i] = S[N_, l], v, S[LOSS, l], S[OUT, l]
             if pending < hi:
-                start(S, l, K, H, pending)
+                start(S, l, W0, H, pending)
                 cfg[l] = pending
                 pending += stride
             else:
@@ -62,21 +61,23 @@ def _block(update, backprop, H, K, tol, max_steps, first, stride, passes, status
                 cfg[l] = cfg[nl]
 
 
-def _chunks(H, K, tol, max_steps, nchunks, passes, status, loss, output):
+def _chunks(H, W0, K, tol, margin, max_steps, nchunks, passes, status, loss, output):
     # Chunk c takes every nchunks-th configuration: grids are ordered (lr slowest), and step
     # counts depend strongly on lr, so contiguous chunks would leave one thread all the slow
     # configurations.
+    D = pack(K)
     for c in prange(nchunks):
-        _block(update, backprop, H, K, tol, max_steps, c, nchunks, passes, status, loss,
-               output)
+        _block(update, forward, backprop, D, H, W0, tol, margin, max_steps, c, nchunks, passes,
+               status, loss, output)
 
 
-def run(optimizer, order, H, K, tol, max_steps, fast=False):
+def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     threads = numba.get_num_threads()
     nchunks = max(1, min(4 * threads, n // LANES))
-    kernel = specialise(_chunks, optimizer, order, fast, parallel=True)
-    kernel(H, K, H.dtype.type(tol), max_steps, nchunks, passes, status, loss, output)
+    kernel = specialise(_chunks, shape, optimizer, order, fast, parallel=True)
+    t = H.dtype.type
+    kernel(H, W0, K, t(tol), t(margin), max_steps, nchunks, passes, status, loss, output)
     return passes, status, loss, output

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..grid import GridError
-from ..network import LOSS, N, NROWS, ORDERS, OUT
+from ..network import LOSS, N, OUT, net
 from ..optimizers import OPTIMIZERS
 from ..targets import retarget
 from ..training import RUNNING, start, step, verdict
@@ -57,38 +57,45 @@ def _primitives():
     def isfinite(x):
         return np.isfinite(x) if sim else math.isfinite(x)
 
+    def larger(a, b):
+        return a if a > b else b
+
     dev = cuda.jit(device=True)
-    return {"const": dev(const), "exp": dev(exp), "sqrt": dev(sqrt), "isfinite": dev(isfinite)}
+    return {"const": dev(const), "exp": dev(exp), "sqrt": dev(sqrt), "isfinite": dev(isfinite),
+            "larger": dev(larger)}
 
 
 @functools.cache
-def kernel(optimizer, order):
+def kernel(shape, optimizer, order):
     require()
     dev, prims, memo = cuda.jit(device=True), _primitives(), {}
     start_d, step_d, verdict_d = (retarget(f, dev, prims, memo) for f in (start, step, verdict))
     update_d = retarget(OPTIMIZERS[optimizer].update, dev, prims, memo)
-    backprop_d = retarget(ORDERS[order], dev, prims, memo)
+    formulas = net(shape)
+    forward_d, backprop_d, pack_d = (retarget(f, dev, prims, memo) for f in (
+        formulas.forward, formulas.backprop[order], formulas.pack))
 
     @cuda.jit
-    def train(H, K, tol, max_steps, counter, S, passes, status, loss, output):
+    def train(H, W0, K, tol, margin, max_steps, counter, S, passes, status, loss, output):
         t = cuda.grid(1)
         if t >= S.shape[1]:
             return
+        D = pack_d(K)
         i = cuda.atomic.add(counter, 0, 1)
         while i < H.shape[1]:
-            start_d(S, t, K, H, i)
+            start_d(S, t, W0, H, i)
             v = RUNNING
             while v == RUNNING:
-                step_d(update_d, backprop_d, S, t, K[0], K[1], K[2])
-                v = verdict_d(S, t, tol, max_steps)
+                step_d(update_d, forward_d, backprop_d, S, t, D)
+                v = verdict_d(S, t, tol, margin, max_steps)
             passes[i], status[i], loss[i], output[i] = S[N, t], v, S[LOSS, t], S[OUT, t]
             i = cuda.atomic.add(counter, 0, 1)
 
     return train
 
 
-def run(optimizer, order, H, K, tol, max_steps, fast=False):
-    train = kernel(optimizer, order)
+def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
+    train = kernel(shape, optimizer, order)
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
@@ -102,11 +109,12 @@ def run(optimizer, order, H, K, tol, max_steps, fast=False):
         for lo in range(0, n, BATCH):
             hi = min(n, lo + BATCH)
             blocks = math.ceil(min(hi - lo, max_lanes) / per_block)
-            S = cuda.device_array((NROWS, blocks * per_block), H.dtype)
+            S = cuda.device_array((net(shape).nrows, blocks * per_block), H.dtype)
             out = [cuda.device_array(hi - lo, a.dtype) for a in (passes, status, loss, output)]
             train[blocks, per_block](cuda.to_device(np.ascontiguousarray(H[:, lo:hi])),
-                                             K_d, H.dtype.type(tol), max_steps,
-                                             cuda.to_device(np.zeros(1, np.int64)), S, *out)
+                                     cuda.to_device(np.ascontiguousarray(W0[:, lo:hi])),
+                                     K_d, H.dtype.type(tol), H.dtype.type(margin), max_steps,
+                                     cuda.to_device(np.zeros(1, np.int64)), S, *out)
             for host, dev in zip((passes, status, loss, output), out):
                 dev.copy_to_host(host[lo:hi])
     return passes, status, loss, output

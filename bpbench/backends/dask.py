@@ -41,21 +41,24 @@ def client(scheduler=None):
     return c
 
 
-def _piece(optimizer, order, H, K, tol, max_steps, fast):
+def _piece(shape, optimizer, order, H, W0, K, tol, max_steps, margin, fast):
     import numba
 
     from bpbench.backends import cpu
     numba.set_num_threads(1)  # one Numba thread per Dask thread
-    return cpu.run(optimizer, order, H, K, tol, max_steps, fast=fast)
+    return cpu.run(shape, optimizer, order, H, W0, K, tol, max_steps, margin, fast=fast)
 
 
-def run(optimizer, order, H, K, tol, max_steps, fast=False, scheduler=None):
+def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False,
+        scheduler=None):
     c = client(scheduler)
     n = H.shape[1]
     # Scattered first, so the arrays travel to the workers once and not inside the task graph.
-    pieces = c.scatter([np.ascontiguousarray(H[:, lo:lo + PIECE]) for lo in range(0, n, PIECE)])
-    futures = c.map(_piece, [optimizer] * len(pieces), [order] * len(pieces), pieces,
-                    [K] * len(pieces), [tol] * len(pieces), [max_steps] * len(pieces),
-                    [fast] * len(pieces), pure=False)
+    los = range(0, n, PIECE)
+    pieces = c.scatter([np.ascontiguousarray(H[:, lo:lo + PIECE]) for lo in los])
+    starts = c.scatter([np.ascontiguousarray(W0[:, lo:lo + PIECE]) for lo in los])
+    k = len(pieces)
+    futures = c.map(_piece, [shape] * k, [optimizer] * k, [order] * k, pieces, starts,
+                    [K] * k, [tol] * k, [max_steps] * k, [margin] * k, [fast] * k, pure=False)
     parts = c.gather(futures)
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))

@@ -7,7 +7,7 @@ A third implementation and the benchmarks' baseline.
 """
 import numpy as np
 
-from ..network import FINITE, LOSS, N, NROWS, ORDERS, OUT
+from ..network import ERR, FINITE, LOSS, N, OUT, net
 from ..optimizers import OPTIMIZERS
 from ..targets import numpy_version
 from ..training import CONVERGED, DIVERGED, MAX_STEPS, RUNNING, start, step
@@ -15,32 +15,35 @@ from ..training import CONVERGED, DIVERGED, MAX_STEPS, RUNNING, start, step
 CHUNK = 1 << 16  # configurations per pass: keeps the state in cache-sized pieces
 
 
-def verdicts(S, tol, max_steps):
+def verdicts(S, tol, margin, max_steps):
     """training.verdict for every column of S at once."""
     loss = S[LOSS]
     v = np.full(loss.shape, RUNNING, np.int8)
     v[S[N] >= max_steps] = MAX_STEPS
-    v[loss < tol] = CONVERGED
+    v[(S[ERR] < margin) if margin > 0 else (loss < tol)] = CONVERGED
     v[~(np.isfinite(loss) & (S[FINITE] != 0))] = DIVERGED
     return v
 
 
-def run(optimizer, order, H, K, tol, max_steps, fast=False):
+def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     step_np, start_np = numpy_version(step), numpy_version(start)
-    update, backprop = numpy_version(OPTIMIZERS[optimizer].update), numpy_version(ORDERS[order])
-    tol = H.dtype.type(tol)
+    formulas = net(shape)
+    update = numpy_version(OPTIMIZERS[optimizer].update)
+    forward, backprop = numpy_version(formulas.forward), numpy_version(formulas.backprop[order])
+    D = numpy_version(formulas.pack)(K)
+    tol, margin = H.dtype.type(tol), H.dtype.type(margin)
     all_ = slice(None)
     with np.errstate(all="ignore"):  # overflow and 0/0 are how runs diverge
         for lo in range(0, n, CHUNK):
             idx = np.arange(lo, min(n, lo + CHUNK))
-            S = np.empty((NROWS, idx.size), H.dtype)
-            start_np(S, all_, K, H, idx)
+            S = np.empty((formulas.nrows, idx.size), H.dtype)
+            start_np(S, all_, W0, H, idx)
             while idx.size:
-                step_np(update, backprop, S, all_, K[0], K[1], K[2])
-                v = verdicts(S, tol, max_steps)
+                step_np(update, forward, backprop, S, all_, D)
+                v = verdicts(S, tol, margin, max_steps)
                 done = v != RUNNING
                 if done.any():
                     i = idx[done]

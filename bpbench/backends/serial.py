@@ -3,14 +3,14 @@ import numpy as np
 from numba import njit
 
 from ..kernels import specialise
-from ..network import LOSS, NROWS, OUT
+from ..network import LOSS, OUT, rows
 from ..training import RUNNING, start, step, verdict
 
-update = backprop = None  # bound per optimizer and order by kernels.specialise
+update = forward = backprop = pack = None  # bound per shape, optimizer, order: kernels.specialise
 
 
 @njit(inline="always")
-def _train(update, backprop, S, K, tol, max_steps, history):
+def _train(update, forward, backprop, S, D, tol, margin, max_steps, history):
     """Train lane 0 of S until a verdict; row n-1 of history (if it has one) gets the loss
     and output of forward pass n. Returns (forward passes, status)."""
     n = 0
@@ -18,41 +18,46 @@ def _train(update, backprop, S, K, tol, max_steps, history):
         n += 1
         # step() applies update n right after forward pass n; when the verdict ends the run
         # that update is discarded, and S[LOSS] / S[OUT] still hold forward pass n.
-        step(update, backprop, S, 0, K[0], K[1], K[2])
+        step(update, forward, backprop, S, 0, D)
         if history.shape[0] >= n:
             history[n - 1, 0] = S[LOSS, 0]
             history[n - 1, 1] = S[OUT, 0]
-        status = verdict(S, 0, tol, max_steps)
+        status = verdict(S, 0, tol, margin, max_steps)
         if status != RUNNING:
             return n, status
 
 
-def _run(H, K, tol, max_steps, passes, status, loss, output):
-    S = np.empty((NROWS, 1), dtype=H.dtype)
+def _run(H, W0, K, tol, margin, max_steps, passes, status, loss, output):
+    S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
+    D = pack(K)
     history = np.empty((0, 2), dtype=H.dtype)
     for i in range(H.shape[1]):
-        start(S, 0, K, H, i)
-        passes[i], status[i] = _train(update, backprop, S, K, tol, max_steps, history)
+        start(S, 0, W0, H, i)
+        passes[i], status[i] = _train(update, forward, backprop, S, D, tol, margin, max_steps,
+                                      history)
         loss[i], output[i] = S[LOSS, 0], S[OUT, 0]
 
 
-def _history(H, K, tol, max_steps, history):
-    S = np.empty((NROWS, 1), dtype=H.dtype)
-    start(S, 0, K, H, 0)
-    return _train(update, backprop, S, K, tol, max_steps, history)
+def _history(H, W0, K, tol, margin, max_steps, history):
+    S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
+    start(S, 0, W0, H, 0)
+    return _train(update, forward, backprop, S, pack(K), tol, margin, max_steps, history)
 
 
-def run(optimizer, order, H, K, tol, max_steps, fast=False):
+def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
-    specialise(_run, optimizer, order, fast)(
-        H, K, H.dtype.type(tol), max_steps, passes, status, loss, output)
+    t = H.dtype.type
+    specialise(_run, shape, optimizer, order, fast)(
+        H, W0, K, t(tol), t(margin), max_steps, passes, status, loss, output)
     return passes, status, loss, output
 
 
-def history(optimizer, order, H, K, tol, max_steps):
+def history(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
     """(loss, output) of every forward pass of the first configuration of H, and its status."""
     hist = np.empty((max_steps, 2), dtype=H.dtype)
-    n, status = specialise(_history, optimizer, order)(H, K, H.dtype.type(tol), max_steps, hist)
+    t = H.dtype.type
+    n, status = specialise(_history, shape, optimizer, order)(H, W0, K, t(tol), t(margin),
+                                                              max_steps, hist)
     return hist[:n], status

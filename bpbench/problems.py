@@ -1,0 +1,332 @@
+"""Problems: a network's shape, its patterns and targets, and its initial weights, as data.
+
+A problem is a ``[problem]`` TOML table, a dict with the same keys, or a built-in name:
+
+    name = "two-outputs"              # the table's `problem` column
+    layers = [2, 2, 2]                # inputs, hidden layer(s), outputs
+    inputs  = [[0.05, 0.10]]          # one row per pattern
+    targets = [[0.01, 0.99]]
+    bias = "fixed"                    # "none", "trained", or "fixed" (kept at its initial value)
+    weights = [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]]  # [layer][to][from]
+    biases  = [[0.35, 0.35], [0.60, 0.60]]                                  # [layer][to]
+    # or, drawn per configuration from its seed:
+    # init = { dist = "uniform", low = -1.0, high = 1.0 }   or   { dist = "normal", std = 0.5 }
+    # margin = 0.4                    # optional: converged when every output is within margin
+    #                                 # of its target (a sweep's own margin or tol overrides it)
+
+Random initial parameters depend on the seed alone: draw k of seed s is a SplitMix64 hash of
+(s, k) turned into a double with integer arithmetic and one multiplication (uniform), then
+scipy.special.ndtri (normal), so every backend, chunk size and machine gets the same weights.
+Draws go in the table's order: every weight, layer by layer, to-unit then from-unit, then every
+bias, layer by layer.
+"""
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .network import BIASES, Shape
+
+KEYS = {"name", "description", "layers", "inputs", "targets", "bias", "weights", "biases",
+        "init", "margin"}
+MAX_PARAMS = 2048  # each parameter is unrolled into the kernels' source
+
+
+class ProblemError(ValueError):
+    """A problem specification that cannot be run; the message is one line for the user."""
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    name: str
+    layers: tuple
+    inputs: np.ndarray  # [patterns, layers[0]]
+    targets: np.ndarray  # [patterns, layers[-1]]
+    bias: str = "none"
+    weights: list = None  # weights[layer][to][from], or None with init
+    biases: list = None  # biases[layer][to]
+    init: dict = None  # {"dist": "uniform", "low", "high"} or {"dist": "normal", "std", "mean"}
+    description: str = ""
+    margin: float = None  # the problem's usual convergence criterion, if not the loss
+    spec: dict = field(default=None, repr=False)  # canonical dict form, for manifests
+
+    @property
+    def shape(self):
+        return Shape(tuple(self.layers), self.bias, len(self.inputs))
+
+    @property
+    def random(self):
+        return self.init is not None
+
+    def data(self, dtype):
+        """The kernels' data array: each pattern's inputs, then its targets."""
+        return np.concatenate([self.inputs, self.targets], axis=1).astype(dtype).ravel()
+
+    def _table_order(self):
+        """Parameters in the table's order (as written in weights / biases)."""
+        L = self.layers
+        ws = [("w", a, j, i) for a in range(len(L) - 1) for j in range(L[a + 1])
+              for i in range(L[a])]
+        bs = ([("b", a, j) for a in range(len(L) - 1) for j in range(L[a + 1])]
+              if self.bias != "none" else [])
+        return ws + bs
+
+    def initial(self, seeds, dtype, n=None):
+        """W0[parameter, configuration]: initial parameters in the kernels' update order, one
+        column per seed (or n copies of the explicit weights when seeds is None)."""
+        params = self.shape.params
+        if self.init is None:
+            value = {p: (self.weights[p[1]][p[2]][p[3]] if p[0] == "w"
+                         else self.biases[p[1]][p[2]]) for p in params}
+            col = np.array([value[p] for p in params], dtype=np.float64)
+            return np.repeat(col[:, None], n, axis=1).astype(dtype)
+        order = self._table_order()
+        draws = draw(np.asarray(seeds, dtype=np.uint64), len(order), self.init)
+        pos = {p: k for k, p in enumerate(order)}
+        return np.ascontiguousarray(draws[[pos[p] for p in params]]).astype(dtype)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix(x):
+    """SplitMix64's output function (Steele, Lea & Flood 2014), elementwise on uint64."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def uniforms(seeds, k):
+    """U[k, len(seeds)] in (0, 1): draw j of seed s from splitmix(splitmix(s) + j)."""
+    with np.errstate(over="ignore"):
+        base = _splitmix(seeds)
+        bits = _splitmix(base[None, :] + np.arange(k, dtype=np.uint64)[:, None])
+    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+
+
+def draw(seeds, k, init):
+    """k initial parameters per seed from the init distribution: [k, len(seeds)]."""
+    u = uniforms(seeds, k)
+    if init["dist"] == "uniform":
+        return init["low"] + (init["high"] - init["low"]) * u
+    from scipy.special import ndtri
+    return init.get("mean", 0.0) + init["std"] * ndtri(u)
+
+
+def _encoder(n, m):
+    eye = np.eye(n).tolist()
+    return {"name": f"encoder-{n}-{m}", "layers": [n, m, n], "inputs": eye, "targets": eye,
+            "bias": "trained", "init": {"dist": "uniform", "low": -1.0, "high": 1.0},
+            "margin": 0.4,
+            "description": f"{n}-{m}-{n} auto-encoder: the {n} one-hot patterns through "
+                           f"{m} hidden units, trained biases, uniform [-1, 1] starts"}
+
+
+BUILTIN = {
+    "post": {"name": "post", "layers": [2, 2, 1], "inputs": [[0.35, 0.9]], "targets": [[0.5]],
+             "bias": "none", "weights": [[[0.1, 0.8], [0.4, 0.6]], [[0.3, 0.9]]],
+             "description": "the post's 2-2-1 network: inputs 0.35, 0.9, target 0.5, no biases, "
+                            "its fixed initial weights"},
+    "xor": {"name": "xor", "layers": [2, 2, 1], "inputs": [[0, 0], [0, 1], [1, 0], [1, 1]],
+            "targets": [[0], [1], [1], [0]], "bias": "trained",
+            "init": {"dist": "uniform", "low": -1.0, "high": 1.0}, "margin": 0.4,
+            "description": "XOR: 2-2-1, trained biases, the four patterns with 0/1 targets, "
+                           "uniform [-1, 1] starts"},
+}
+ENCODER = re.compile(r"encoder-(\d+)-(\d+)$")
+EXAMPLES = ("encoder-4-2", "encoder-8-3")  # listed by `bpbench problems`
+
+
+def builtin(name):
+    """The spec dict of a built-in problem, or None."""
+    if name in BUILTIN:
+        return dict(BUILTIN[name])
+    m = ENCODER.match(name)
+    if m:
+        n, h = int(m.group(1)), int(m.group(2))
+        if not (1 <= n <= 64 and 1 <= h <= 64):
+            raise ProblemError(f"{name}: an encoder-N-M needs 1 <= N, M <= 64")
+        return _encoder(n, h)
+    return None
+
+
+def listing():
+    """(name, one line) for every built-in problem (encoders as examples)."""
+    return [(n, builtin(n)["description"]) for n in list(BUILTIN) + list(EXAMPLES)]
+
+
+def resolve(spec):
+    """A Problem from None (the post), a built-in name, a TOML file's path or a dict."""
+    if spec is None:
+        spec = "post"
+    if isinstance(spec, Problem):
+        return spec
+    if isinstance(spec, (str, os.PathLike)):
+        text = os.fspath(spec)
+        found = builtin(text)
+        if found is not None:
+            return parse(found)
+        if text.endswith(".toml") or os.path.sep in text or os.path.exists(text):
+            return load(text)
+        names = ", ".join(list(BUILTIN) + ["encoder-N-M"])
+        raise ProblemError(f"unknown problem {text!r}; choose from {names}, or give a TOML "
+                           f"file with a [problem] table")
+    if isinstance(spec, dict):
+        return parse(spec)
+    raise ProblemError(f"problem must be a name, a TOML file or a dict, got {type(spec).__name__}")
+
+
+def load(path):
+    """The [problem] table of a TOML file (or a built-in name given as `problem = "NAME"`)."""
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except FileNotFoundError:
+        raise ProblemError(f"{path}: no such problem file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ProblemError(f"{path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise ProblemError(f"{path}: cannot read: {e.strerror}") from None
+    p = doc.get("problem")
+    if p is None:
+        raise ProblemError(f"{path}: has no [problem] table")
+    if isinstance(p, str):
+        return resolve(p)
+    spec = dict(p)
+    spec.setdefault("name", os.path.splitext(os.path.basename(path))[0])
+    return parse(spec, where=f"{path}: [problem]")
+
+
+def _int(where, key, v, low=1):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+        raise ProblemError(f"{where}: {key} must be integers >= {low}, got {v!r}")
+    return int(v)
+
+
+def _numbers(where, key, v, shape):
+    """v as a float array of the given shape (None: any length) with finite entries."""
+    def walk(x, dims, path):
+        if not dims:
+            if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+                raise ProblemError(f"{where}: {key}{path} must be a number, got {x!r}")
+            if not math.isfinite(x):
+                raise ProblemError(f"{where}: {key}{path} must be finite, got {x!r}")
+            return float(x)
+        if not isinstance(x, (list, tuple)):
+            raise ProblemError(f"{where}: {key}{path} must be a list, got {x!r}")
+        want = dims[0]
+        if want is not None and len(x) != want:
+            raise ProblemError(f"{where}: {key}{path} has {len(x)} entries, the layers need "
+                               f"{want}")
+        if not x:
+            raise ProblemError(f"{where}: {key}{path} is empty")
+        return [walk(e, dims[1:], f"{path}[{n}]") for n, e in enumerate(x)]
+    return walk(v, shape, "")
+
+
+def _layers(where, key, v, n):
+    if not isinstance(v, (list, tuple)) or len(v) != n:
+        raise ProblemError(f"{where}: {key} needs one entry per layer of weights ({n}), "
+                           f"got {v!r:.60}")
+    return v
+
+
+def parse(spec, where="problem"):
+    """A validated Problem from a spec dict; every mistake raises ProblemError, one line."""
+    if not isinstance(spec, dict):
+        raise ProblemError(f"{where} must be a table")
+    unknown = set(spec) - KEYS
+    if unknown:
+        raise ProblemError(f"{where}: unknown key {sorted(unknown)[0]!r}; a problem has "
+                           f"{', '.join(sorted(KEYS))}")
+    for key in ("layers", "inputs", "targets"):
+        if key not in spec:
+            raise ProblemError(f"{where}: needs {key}")
+    name = spec.get("name", "custom")
+    if not isinstance(name, str) or not name.strip():
+        raise ProblemError(f"{where}: name must be a non-empty string")
+    layers = spec["layers"]
+    if not isinstance(layers, (list, tuple)) or len(layers) < 3:
+        raise ProblemError(f"{where}: layers must list inputs, one or more hidden layers and "
+                           f"outputs, e.g. [2, 2, 1]; got {layers!r}")
+    L = tuple(_int(where, "layers", n) for n in layers)
+    bias = spec.get("bias", "none")
+    if bias not in BIASES:
+        raise ProblemError(f"{where}: bias must be one of {', '.join(BIASES)}, got {bias!r}")
+    inputs = np.array(_numbers(where, "inputs", spec["inputs"], [None, L[0]]))
+    targets = np.array(_numbers(where, "targets", spec["targets"], [None, L[-1]]))
+    if len(inputs) != len(targets):
+        raise ProblemError(f"{where}: {len(inputs)} input patterns but {len(targets)} targets")
+    nw = sum(L[a] * L[a + 1] for a in range(len(L) - 1))
+    nparams = nw + (sum(L[1:]) if bias != "none" else 0)
+    if nparams > MAX_PARAMS:
+        raise ProblemError(f"{where}: {nparams} parameters; bpbench compiles networks of up to "
+                           f"{MAX_PARAMS}")
+    init, weights, biases = spec.get("init"), spec.get("weights"), spec.get("biases")
+    if (init is None) == (weights is None):
+        raise ProblemError(f"{where}: give either weights (explicit initial weights) or init "
+                           f"(a random draw per seed), not " + ("both" if init else "neither"))
+    if init is not None:
+        if biases is not None:
+            raise ProblemError(f"{where}: biases are drawn from init; drop biases or init")
+        init = _init(where, init)
+    else:
+        weights = [_numbers(where, f"weights[{a}]", w, [L[a + 1], L[a]])
+                   for a, w in enumerate(_layers(where, "weights", weights, len(L) - 1))]
+        if bias == "none":
+            if biases is not None:
+                raise ProblemError(f"{where}: biases given with bias = 'none'")
+        else:
+            if biases is None:
+                raise ProblemError(f"{where}: bias = {bias!r} needs biases (or init)")
+            biases = [_numbers(where, f"biases[{a}]", b, [L[a + 1]])
+                      for a, b in enumerate(_layers(where, "biases", biases, len(L) - 1))]
+    description = spec.get("description", "")
+    if not isinstance(description, str):
+        raise ProblemError(f"{where}: description must be a string")
+    margin = spec.get("margin")
+    if margin is not None:
+        margin = _numbers(where, "margin", margin, [])
+        if not margin > 0:
+            raise ProblemError(f"{where}: margin must be > 0, got {margin:g}")
+    canonical = {"name": name, "layers": list(L), "inputs": inputs.tolist(),
+                 "targets": targets.tolist(), "bias": bias}
+    canonical.update({k: v for k, v in (("weights", weights), ("biases", biases),
+                                        ("init", init), ("margin", margin)) if v is not None})
+    return Problem(name, L, inputs, targets, bias, weights, biases, init, description, margin,
+                   canonical)
+
+
+def _init(where, init):
+    if not isinstance(init, dict):
+        raise ProblemError(f"{where}: init must be a table such as "
+                           f"{{ dist = \"uniform\", low = -1.0, high = 1.0 }}")
+    dist = init.get("dist")
+    allowed = {"uniform": {"dist", "low", "high"}, "normal": {"dist", "std", "mean"}}
+    if dist not in allowed:
+        raise ProblemError(f"{where}: init.dist must be 'uniform' or 'normal', got {dist!r}")
+    unknown = set(init) - allowed[dist]
+    if unknown:
+        raise ProblemError(f"{where}: init has no key {sorted(unknown)[0]!r} for dist {dist!r}")
+    out = {"dist": dist}
+    for k in allowed[dist] - {"dist"}:
+        if k in init:
+            out[k] = _numbers(where, f"init.{k}", init[k], [])
+    if dist == "uniform":
+        if "low" not in out or "high" not in out:
+            raise ProblemError(f"{where}: a uniform init needs low and high")
+        if not out["low"] < out["high"]:
+            raise ProblemError(f"{where}: init needs low < high, got {out['low']:g} and "
+                               f"{out['high']:g}")
+    else:
+        if "std" not in out or not out["std"] > 0:
+            raise ProblemError(f"{where}: a normal init needs std > 0")
+        out.setdefault("mean", 0.0)
+    return out
+
+
+POST = resolve("post")
