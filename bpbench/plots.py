@@ -1,7 +1,7 @@
-"""Pictures of result tables: step heatmaps and loss curves (matplotlib, headless)."""
+"""Pictures of result tables: heatmaps, restart ECDFs and loss curves (matplotlib, headless)."""
 import numpy as np
 
-from .analysis import pivot
+from .analysis import ecdf, label, pivot
 
 
 def _pyplot():
@@ -20,10 +20,11 @@ def _log_spaced(values):
                                                     rtol=1e-6)
 
 
-def heatmap(df, x, y, facet=None):
-    """Steps over hyperparameters x and y (log colour scale), one panel per value of facet;
-    configurations that never converged are hatched grey. Returns the Figure."""
-    from matplotlib.colors import LogNorm
+def heatmap(df, x, y, facet=None, value="steps"):
+    """Median steps over hyperparameters x and y (log colour scale), one panel per value of
+    facet; cells that never converged are hatched grey. value="success" colours each cell by
+    the share of its runs (restarts) that converged instead. Returns the Figure."""
+    from matplotlib.colors import LogNorm, Normalize
     plt = _pyplot()
     panels = [(None, df)] if facet is None else list(df.groupby(facet, sort=True))
     if facet is not None and facet not in df:
@@ -33,10 +34,14 @@ def heatmap(df, x, y, facet=None):
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False,
                              constrained_layout=True)
     finite = df.steps.dropna()
-    norm = LogNorm(vmin=max(1, finite.min()), vmax=max(2, finite.max())) if len(finite) else None
+    if value == "success":
+        norm = Normalize(0.0, 1.0)
+    else:
+        norm = (LogNorm(vmin=max(1, finite.min()), vmax=max(2, finite.max())) if len(finite)
+                else None)
     mesh = None
     for ax, (value, part) in zip(axes.flat, panels):
-        p = pivot(part, x, y)
+        p = pivot(part, x, y, value)
         grid = p.to_numpy()
         xs, ys = p.columns.to_numpy(), p.index.to_numpy()
         ax.set_facecolor("0.85")  # inf (never converged) is masked and shows this
@@ -55,7 +60,32 @@ def heatmap(df, x, y, facet=None):
     for ax in list(axes.flat)[len(panels):]:
         ax.remove()
     if mesh is not None and norm is not None:
-        fig.colorbar(mesh, ax=axes.ravel().tolist(), label="steps to loss < tol (grey: never)")
+        fig.colorbar(mesh, ax=axes.ravel().tolist(),
+                     label="share of runs converged" if value == "success"
+                     else "median steps to convergence (grey: never)")
+    return fig
+
+
+def ecdf_curves(df):
+    """For each setting, the fraction of its restarts converged by step t (log step axis):
+    a curve that rises early and high is fast and reliable. Returns the Figure."""
+    plt = _pyplot()
+    e = ecdf(df)
+    keys = [k for k in e.columns if k not in ("step", "fraction", "problem")]
+    varying = [k for k in keys if e[k].nunique(dropna=False) > 1] or keys[:1]
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
+    groups = list(e.groupby(keys, observed=True, sort=False, dropna=False))
+    for _, g in groups:
+        ax.step(g.step, g.fraction, where="post", label=label(g.iloc[0], varying))
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("step (forward pass)")
+    ax.set_ylabel("fraction of restarts converged")
+    problems = ", ".join(map(str, df.problem.unique())) if "problem" in df else ""
+    n = int(df.groupby(keys, observed=True, dropna=False).size().max())
+    ax.set_title(f"{problems}: up to {n} restarts per setting")
+    if len(groups) <= 12:
+        ax.legend(fontsize="small")
     return fig
 
 

@@ -67,6 +67,8 @@ def concat(frames, attrs):
 def upgrade(df):
     """A table saved by an older bpbench in today's schema: the post's problem, no seed, and
     the order once called "seed" renamed inplace."""
+    if not {"order", "steps"} <= set(df):
+        return df  # not a bpbench table: the caller says what is missing
     if "problem" not in df:
         df.insert(0, "problem", pd.Categorical(["post"] * len(df)))
     if "seed" not in df:

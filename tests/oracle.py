@@ -22,6 +22,26 @@ def div(a, b):
     return a / b
 
 
+def step_size(optimizer, g, m, v, n, t, lr, beta, beta2, eps):
+    """u for parameter n (w -= u), updating its state m[n], v[n]: torch.optim's formulas."""
+    if optimizer == "sgd":
+        return lr * g
+    if optimizer in ("momentum", "nesterov"):
+        m[n] = beta * m[n] + g
+        return lr * m[n] if optimizer == "momentum" else lr * (g + beta * m[n])
+    if optimizer == "rmsprop":
+        v[n] = beta * v[n] + (1 - beta) * (g * g)
+        return div(lr, sqrt(v[n]) + eps) * g
+    if optimizer == "adam":
+        m[n] = beta * m[n] + (1 - beta) * g
+        v[n] = beta2 * v[n] + (1 - beta2) * (g * g)
+        return div(lr, 1 - beta ** t) * div(m[n], div(sqrt(v[n]), sqrt(1 - beta2 ** t)) + eps)
+    if optimizer == "adagrad":
+        v[n] = v[n] + g * g
+        return div(lr * g, sqrt(v[n]) + eps)
+    raise ValueError(optimizer)
+
+
 def train(optimizer, order="simultaneous", lr=None, beta=None, beta2=None, eps=None,
           tol=1e-7, max_steps=10000, trace=False):
     """(steps run, status, final loss, final output[, [(output, loss), ...]])."""
@@ -33,22 +53,7 @@ def train(optimizer, order="simultaneous", lr=None, beta=None, beta2=None, eps=N
     y = {}
 
     def update(n, g, t):
-        if optimizer == "sgd":
-            u = lr * g
-        elif optimizer in ("momentum", "nesterov"):
-            m[n] = beta * m[n] + g
-            u = lr * m[n] if optimizer == "momentum" else lr * (g + beta * m[n])
-        elif optimizer == "rmsprop":
-            v[n] = beta * v[n] + (1 - beta) * (g * g)
-            u = div(lr, sqrt(v[n]) + eps) * g
-        elif optimizer == "adam":
-            m[n] = beta * m[n] + (1 - beta) * g
-            v[n] = beta2 * v[n] + (1 - beta2) * (g * g)
-            u = div(lr, 1 - beta ** t) * div(m[n], div(sqrt(v[n]), sqrt(1 - beta2 ** t)) + eps)
-        elif optimizer == "adagrad":
-            v[n] = v[n] + g * g
-            u = div(lr * g, sqrt(v[n]) + eps)
-        w[n] -= u
+        w[n] -= step_size(optimizer, g, m, v, n, t, lr, beta, beta2, eps)
 
     def forward():
         y[1], y[2] = z[1], z[2]

@@ -20,6 +20,8 @@ def table():
     df["steps"] = df.steps.astype("Int64")
     df["beta2"], df["eps"] = np.nan, 0.01
     df["final_loss"] = df["final_output"] = 0.0
+    df["problem"] = pd.Categorical(["post"] * 6)
+    df["seed"] = pd.array([pd.NA] * 6, dtype="Int64")
     return df[list(results.COLUMNS)]
 
 
