@@ -1,10 +1,12 @@
-"""bpbench: how optimizers and their hyperparameters shape the convergence of a tiny network.
+"""bpbench: how optimizers and their hyperparameters shape the convergence of small networks.
 
-A Numba-accelerated harness around the backpropagation post in ``shared/seed``: the post's
-2-2-1 sigmoid network, torch.optim-exact update rules, and sweeps over hyperparameter grids.
+A Numba-accelerated harness that began with a short post on backpropagation (a 2-2-1 sigmoid
+network trained by hand-written backprop, gradient descent 111 steps against RMSprop's 11):
+any small sigmoid network as data, torch.optim-exact update rules, random restarts, and
+sweeps over hyperparameter grids.
 
     >>> import bpbench
-    >>> df = bpbench.sweep("rmsprop", order="seed", lr=0.1, beta=0.999, eps=0.01)
+    >>> df = bpbench.sweep("rmsprop", order="inplace", lr=0.1, beta=0.999, eps=0.01)
     >>> int(df.steps[0])
     11
 """

@@ -21,6 +21,9 @@ WORKLOADS = {
                    eps="log:1e-8:1e-1:8"), 5000)),
     "W3": ("sgd, lr = logspace(-2, 1.5, 8192), max_steps 20000", lambda: (
         grid.block("sgd", "simultaneous", lr="log:1e-2:31.622776601683793:8192"), 20000)),
+    "R1": ("xor restarts: momentum (beta 0.9), lr 4 x 8,192 seeds, margin 0.4, max_steps 2000",
+           lambda: (grid.block("momentum", "simultaneous", problem="xor", lr=[0.1, 0.3, 1, 3],
+                               beta=0.9, seed={"start": 0, "num": 8192}), 2000)),
     "LARGE": ("rmsprop, simultaneous, lr 128 x beta 128 x eps 64 = 1,048,576, max_steps 5000",
               lambda: (grid.block("rmsprop", "simultaneous", lr="log:1e-3:1:128",
                                   beta="lin:0.5:0.999:128", eps="log:1e-8:1e-1:64"), 5000)),

@@ -29,22 +29,25 @@ def mark_claim(fig):
 
 
 def weights_history(order, steps, **hyper):
-    """Weights (rows in network.WEIGHT_NAMES order) and hidden outputs y3, y4 after every
-    forward pass, by running the kernels' own formulas on NumPy (bpbench.targets)."""
-    from bpbench.network import NROWS, ORDERS, W
+    """Weights (w35, w45, w13, w23, w14, w24: the post's update order) and hidden outputs y3,
+    y4 after every forward pass, by running the kernels' own formulas on NumPy
+    (bpbench.targets)."""
+    from bpbench.network import PARAMS, net
     from bpbench.optimizers import OPTIMIZERS
+    from bpbench.problems import POST
     from bpbench.targets import numpy_version
-    from bpbench.training import constants, start, step
-    K = constants(np.float64)
+    from bpbench.training import start, step
+    formulas = net(POST.shape)
+    D = tuple(POST.data(np.float64))
     H = np.array([[hyper["lr"]], [hyper["beta"]], [0.0], [hyper["eps"]]])
-    S = np.zeros((NROWS, 1))
-    numpy_version(start)(S, 0, K, H, 0)
+    S = np.zeros((formulas.nrows, 1))
+    numpy_version(start)(S, 0, POST.initial(None, np.float64, 1), H, 0)
     run, upd = numpy_version(step), numpy_version(OPTIMIZERS["rmsprop"].update)
-    back = numpy_version(ORDERS[order])
+    fwd, back = numpy_version(formulas.forward), numpy_version(formulas.backprop[order])
     ws = []
     for _ in range(steps):
-        ws.append(S[W:W + 6, 0].copy())  # the weights this forward pass uses
-        run(upd, back, S, 0, K[0], K[1], K[2])
+        ws.append(S[PARAMS::3, 0].copy())  # the weights this forward pass uses
+        run(upd, fwd, back, S, 0, D)
     ws = np.array(ws)
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     y3 = sig(ws[:, 2] * 0.35 + ws[:, 3] * 0.9)
@@ -68,24 +71,24 @@ def main():
     # 1. The claim.
     curves = [(f"{o} {order}", bpbench.trace(o, order=order, **h))
               for o, h in (("sgd", {"lr": 1.0}), ("rmsprop", CLAIM))
-              for order in ("seed", "simultaneous")]
+              for order in ("inplace", "simultaneous")]
     out["claim_png"] = save(plots.loss_curves(curves), "claim_curves.png")
     out["gd_steps"] = len(curves[0][1])
     out["rms_steps"] = len(curves[2][1])
-    out["gd10_steps"] = len(bpbench.trace("sgd", order="seed", lr=CLAIM["lr"] / CLAIM["eps"]))
+    out["gd10_steps"] = len(bpbench.trace("sgd", order="inplace", lr=CLAIM["lr"] / CLAIM["eps"]))
 
     # 2. RMSprop around the claim, both orders (sweeps/rmsprop_around_claim.toml).
     blocks, conf = grid.load(os.path.join(HERE, "..", "sweeps", "rmsprop_around_claim.toml"))
     df = run_blocks(blocks, conf)
     s = analysis.summary(df).set_index("order")
     out["n_grid"] = len(df) // 2
-    out["conv_seed"] = 100 * s.loc["seed", "converged"]
+    out["conv_seed"] = 100 * s.loc["inplace", "converged"]
     out["conv_sim"] = 100 * s.loc["simultaneous", "converged"]
-    out["med_seed"], out["med_sim"] = s.loc["seed", "median_steps"], s.loc["simultaneous",
+    out["med_seed"], out["med_sim"] = s.loc["inplace", "median_steps"], s.loc["simultaneous",
                                                                            "median_steps"]
-    out["best_seed"], out["best_sim"] = s.loc["seed", "best"], s.loc["simultaneous", "best"]
-    out["min_seed"] = s.loc["seed", "min_steps"]
-    seed = df[df.order == "seed"]
+    out["best_seed"], out["best_sim"] = s.loc["inplace", "best"], s.loc["simultaneous", "best"]
+    out["min_seed"] = s.loc["inplace", "min_steps"]
+    seed = df[df.order == "inplace"]
     conv = seed[seed.status == "converged"]
     out["share_faster"] = 100 * (conv.steps < 11).sum() / len(seed)
     out["share_le"] = 100 * (conv.steps <= 11).sum() / len(seed)
@@ -98,21 +101,21 @@ def main():
     by_eps = analysis.summary(df, by=["eps"])
     out["eps_summary"] = "\n".join(
         f"| {r.eps:.3g} | {100 * r.converged:.1f}% | {r.median_steps:.0f} |"
-        for r in by_eps[by_eps.order == "seed"].itertuples())
+        for r in by_eps[by_eps.order == "inplace"].itertuples())
 
     # 3. Robustness of the claim to eps.
     eps = np.geomspace(1e-8, 1, 33)
     e = {o: bpbench.sweep("rmsprop", order=o, lr=0.1, beta=0.999, eps=eps)
-         for o in ("seed", "simultaneous")}
+         for o in ("inplace", "simultaneous")}
 
     def cell(r):
         return str(int(r.steps)) if r.status == "converged" else str(r.status)
     out["eps_table"] = "\n".join(
         f"| {a.eps:.3g} | {cell(a)} | {cell(b)} |"
-        for a, b in list(zip(e["seed"].itertuples(), e["simultaneous"].itertuples()))[::4])
-    ok = e["seed"][e["seed"].steps <= 15]
+        for a, b in list(zip(e["inplace"].itertuples(), e["simultaneous"].itertuples()))[::4])
+    ok = e["inplace"][e["inplace"].steps <= 15]
     out["eps_lo"], out["eps_hi"] = ok.eps.min(), ok.eps.max()
-    fails = e["seed"][e["seed"].status != "converged"]
+    fails = e["inplace"][e["inplace"].status != "converged"]
     out["eps_fail_max"] = fails.eps[fails.eps < CLAIM["eps"]].max()
     sim_ok = e["simultaneous"].status == "converged"
     out["sim_all"] = "every" if sim_ok.all() else f"{sim_ok.sum()} of {len(eps)}"
@@ -130,46 +133,106 @@ def main():
         f"| {r.optimizer} | {r.lr_min:.3g} | {r.lr_max:.3g} | {r.decades:.2f} |"
         for r in widest.sort_values("optimizer").itertuples())
 
-    # 5. Why seed order fails more often.
+    # 5. Why inplace order fails more often.
     both = df.pivot_table(index=["lr", "beta", "eps"], columns="order", values="status",
                           aggfunc="first", observed=True)
-    flips = both[(both["seed"] == "max_steps") & (both["simultaneous"] == "converged")]
+    flips = both[(both["inplace"] == "max_steps") & (both["simultaneous"] == "converged")]
     out["n_flips"] = len(flips)
-    out["n_other"] = int(((both["seed"] == "converged")
+    out["n_other"] = int(((both["inplace"] == "converged")
                           & (both["simultaneous"] != "converged")).sum())
     lr, beta, eps_ = flips.index[len(flips) // 2]
     h = dict(lr=lr, beta=beta, eps=eps_)
     out["cyc_cfg"] = f"lr = {lr:.4g}, beta = {beta:.4g}, eps = {eps_:.3g}"
-    t_seed = bpbench.trace("rmsprop", order="seed", max_steps=5000, **h)
+    t_seed = bpbench.trace("rmsprop", order="inplace", max_steps=5000, **h)
     t_sim = bpbench.trace("rmsprop", order="simultaneous", max_steps=5000, **h)
     out["cyc_sim_steps"] = len(t_sim)
     out["cyc_loss"] = t_seed.loss.iloc[-1]
     out["cyc_out_period"] = period(t_seed.output.to_numpy())
     tail = t_seed.output.to_numpy()[-200:]
     out["cyc_out_lo"], out["cyc_out_hi"] = tail.min(), tail.max()
-    ws, y3, y4 = weights_history("seed", 5000, **h)
+    ws, y3, y4 = weights_history("inplace", 5000, **h)
     out["w35_0"], out["w35_1"] = ws[0, 0], ws[1, 0]
     out["w13_1_seed"] = ws[1, 2]
     ws_sim, *_ = weights_history("simultaneous", 2, **h)
     out["w13_1_sim"] = ws_sim[1, 2]
     out["y_end"] = min(y3[-1], y4[-1])
     out["w_first_end"] = ", ".join(f"{w:.2f}" for w in ws[-1, 2:])
-    out["cycle_png"] = save(plots.loss_curves([("seed", t_seed), ("simultaneous", t_sim)],
+    out["cycle_png"] = save(plots.loss_curves([("inplace", t_seed), ("simultaneous", t_sim)],
                                               logx=True), "stall.png")
     sample = flips.index[:: max(1, len(flips) // 40)]
     crossed = saturated = cycling = 0
     for lr_, b_, e_ in sample:
-        w_, a3, a4 = weights_history("seed", 3000, lr=lr_, beta=b_, eps=e_)
+        w_, a3, a4 = weights_history("inplace", 3000, lr=lr_, beta=b_, eps=e_)
         crossed += bool(np.any(np.sign(w_[1, :2]) != np.sign(w_[0, :2])))
         saturated += max(a3[-1], a4[-1]) > 0.99
-        cycling += period(bpbench.trace("rmsprop", order="seed", lr=lr_, beta=b_, eps=e_,
+        cycling += period(bpbench.trace("rmsprop", order="inplace", lr=lr_, beta=b_, eps=e_,
                                         max_steps=3000).output.to_numpy()) is not None
     out.update(n_sampled=len(sample), n_crossed=crossed, n_saturated=saturated,
                n_cycling=cycling)
 
+    out.update(restart_findings())
     with open(os.path.join(HERE, "walkthrough.md"), "w") as f:
         f.write(TEMPLATE.format(**out))
     print("wrote docs/walkthrough.md and", len(os.listdir(IMG)), "figures")
+
+
+def sweep_file(name):
+    blocks, conf = grid.load(os.path.join(HERE, "..", "sweeps", name))
+    return run_blocks(blocks, conf)
+
+
+def at_best_lr(df):
+    """Per optimizer, the restart summary of its best learning rate: highest success rate,
+    then fewest median steps."""
+    r = analysis.restarts(df)
+    r = r.sort_values(["success", "median"], ascending=[False, True])
+    return r.groupby("optimizer", observed=True, sort=False).head(1)
+
+
+def restart_findings():
+    out = {}
+    # 6. The post's network from random starts (sweeps/post_restarts.toml).
+    df = sweep_file("post_restarts.toml")
+    rows = []
+    for order in ("inplace", "simultaneous"):
+        d = df[df.order == order]
+        gd = d[d.optimizer == "sgd"].set_index("seed")
+        rms = d[d.optimizer == "rmsprop"].set_index("seed")
+        g, r = analysis.steps_or_inf(gd), analysis.steps_or_inf(rms)
+        both = np.isfinite(g) & np.isfinite(r)
+        ratio = g[both] / r[both]
+        q10, med, q90 = np.quantile(ratio, [0.1, 0.5, 0.9])
+        rows.append(f"| {order} | {len(gd)} | {100 * np.mean(np.isfinite(g)):.1f}% | "
+                    f"{100 * np.mean(np.isfinite(r)):.1f}% | {100 * np.mean(r < g):.1f}% | "
+                    f"{med:.1f} ({q10:.1f} to {q90:.1f}) | {np.median(g[np.isfinite(g)]):.0f} | "
+                    f"{np.median(r[np.isfinite(r)]):.0f} |")
+        if order == "inplace":
+            out["post_rms_wins"] = 100 * np.mean(r < g)
+            out["post_ratio_med"] = med
+    out["post_restart_table"] = "\n".join(rows)
+    out["post_ecdf_png"] = save(plots.ecdf_curves(df), "post_restarts_ecdf.png")
+
+    # 7. XOR (sweeps/xor_restarts.toml): stalls per optimizer at its best learning rate.
+    xor = sweep_file("xor_restarts.toml")
+    best = at_best_lr(xor)
+    out["xor_n"] = int(best.restarts.iloc[0])
+    out["xor_table"] = "\n".join(
+        f"| {r.optimizer} | {r.lr:.3g} | {100 * r.success:.1f}% | "
+        f"{100 * (1 - r.success - r.diverged):.1f}% | {100 * r.diverged:.1f}% | "
+        f"{r.median:.0f} | {r.q90:.0f} |" for r in best.itertuples())
+    keep = xor.merge(best[["optimizer", "lr"]], on=["optimizer", "lr"])
+    out["xor_ecdf_png"] = save(plots.ecdf_curves(keep), "xor_best_ecdf.png")
+    out["xor_stall_min"] = 100 * (1 - best.success - best.diverged).min()
+    out["xor_stall_max"] = 100 * (1 - best.success - best.diverged).max()
+
+    # 8. The 4-2-4 encoder (sweeps/encoder_restarts.toml).
+    enc = sweep_file("encoder_restarts.toml")
+    best = at_best_lr(enc)
+    out["enc_table"] = "\n".join(
+        f"| {r.optimizer} | {r.lr:.3g} | {100 * r.success:.1f}% | {r.median:.0f} | "
+        f"{r.q90:.0f} |" for r in best.itertuples())
+    out["enc_n"] = int(best.restarts.iloc[0])
+    return out
 
 
 TEMPLATE = """\
@@ -181,7 +244,7 @@ Every number and figure here is produced by `python docs/make_walkthrough.py`.
 
 `bpbench reproduce` recomputes the post's trace bit for bit. Gradient descent (lr 1) reaches
 loss < 1e-7 at step {gd_steps}, RMSprop (lr 0.1, beta 0.999, eps 0.01) at step {rms_steps},
-in the post's in-place update order ("seed") and in textbook order ("simultaneous") alike.
+in the post's in-place update order ("inplace") and in textbook order ("simultaneous") alike.
 
 ![loss curves]({claim_png})
 
@@ -197,17 +260,17 @@ A sweep of lr x beta x eps ({n_grid:,} configurations per order,
 
 | order | converged | median steps (failures = inf) | fewest steps |
 |---|---|---|---|
-| seed | {conv_seed:.1f}% | {med_seed:.0f} | {min_seed}: {best_seed} |
+| inplace | {conv_seed:.1f}% | {med_seed:.0f} | {min_seed}: {best_seed} |
 | simultaneous | {conv_sim:.1f}% | {med_sim:.0f} | {best_sim} |
 
-In seed order, {share_faster:.1f}% of the grid converges in fewer than 11 steps and
+In inplace order, {share_faster:.1f}% of the grid converges in fewer than 11 steps and
 {share_le:.1f}% in 11 or fewer: the post's configuration is good, not special. The heatmap
 (eps = {eps_near:.3g}, the post's point starred) shows steps falling as lr grows, until an
 abrupt edge beyond which runs never converge (hatched grey):
 
-![RMSprop seed order, steps over lr and beta]({heat_png})
+![RMSprop inplace order, steps over lr and beta]({heat_png})
 
-One panel per eps; the share of the seed-order grid that converges, and its median steps,
+One panel per eps; the share of the inplace-order grid that converges, and its median steps,
 at each eps:
 
 ![by eps]({facet_png})
@@ -220,11 +283,11 @@ at each eps:
 
 RMSprop with the post's lr 0.1 and beta 0.999, over eps:
 
-| eps | seed order | simultaneous order |
+| eps | inplace order | simultaneous order |
 |---|---|---|
 {eps_table}
 
-In seed order the post's 11 steps is fragile: 15 steps or fewer only for eps from
+In inplace order the post's 11 steps is fragile: 15 steps or fewer only for eps from
 {eps_lo:.3g} to {eps_hi:.3g}, and with eps at or below {eps_fail_max:.3g} the same lr and
 beta never converge. In simultaneous order {sim_all} eps of the range converges. The next
 section shows why.
@@ -244,20 +307,20 @@ with the widest window):
 |---|---|---|---|
 {window_table}
 
-## 5. Why seed order fails so much more often
+## 5. Why inplace order fails so much more often
 
-{n_flips} configurations of the grid converge in simultaneous order but not in seed order;
+{n_flips} configurations of the grid converge in simultaneous order but not in inplace order;
 {n_other} do the reverse. Take one ({cyc_cfg}). In simultaneous order it converges in
-{cyc_sim_steps} steps. In seed order its loss stalls at {cyc_loss:.3g}, and its output ends
+{cyc_sim_steps} steps. In inplace order its loss stalls at {cyc_loss:.3g}, and its output ends
 up alternating with period {cyc_out_period} between {cyc_out_lo:.4f} and {cyc_out_hi:.4f}:
 
-![seed order stalls]({cycle_png})
+![inplace order stalls]({cycle_png})
 
 The weights show why. RMSprop's first step moves every weight by about lr / sqrt(1 - beta)
 in the direction of its gradient, regardless of the gradient's size, and w35 goes from
 {w35_0:.2f} to {w35_1:.2f}, through zero. The post's back() then computes the first-layer
 gradients with this *new*, negative w35, so their sign flips: w13 goes to {w13_1_seed:.2f} in
-seed order but to {w13_1_sim:.2f} in simultaneous order. From then on the first-layer weights
+inplace order but to {w13_1_sim:.2f} in simultaneous order. From then on the first-layer weights
 keep climbing (after 5000 steps: {w_first_end}), the hidden units saturate
 (y3, y4 >= {y_end:.4f}), their gradients y (1 - y) vanish, and the output weights alone
 bounce back and forth without reaching the target.
@@ -267,6 +330,52 @@ weight changes sign in the first update; after 3000 steps a hidden unit is satur
 (y > 0.99) in {n_saturated}; and the output has settled into an exact cycle in {n_cycling}.
 Simultaneous order is immune to this particular trap because it computes every gradient
 before moving any weight.
+
+## 6. Does 111 vs 11 hold away from the post's starting point?
+
+Everything above starts from the post's one set of weights. `sweeps/post_restarts.toml`
+trains the same network on the same pattern from 1,000 random starts (every weight uniform in
+[0, 1], a box that holds the post's own weights), with the post's gradient descent (lr 1) and
+its RMSprop (lr 0.1, beta 0.999, eps 0.01), per start:
+
+| order | starts | gd converges | RMSprop converges | RMSprop fewer steps | steps ratio gd / RMSprop, median (10% to 90%) | gd median steps | RMSprop median steps |
+|---|---|---|---|---|---|---|---|
+{post_restart_table}
+
+In the post's in-place order RMSprop needs fewer steps than gradient descent from
+{post_rms_wins:.1f}% of the starts, and the median speed-up over starts where both converge is
+{post_ratio_med:.1f}x, against 111 / 11 = 10.1x at the post's own start. The fraction of
+starts converged by each step:
+
+![post restarts]({post_ecdf_png})
+
+## 7. How often does XOR stall?
+
+`sweeps/xor_restarts.toml`: XOR (2-2-1 with trained biases, the four patterns), every
+optimizer over a learning-rate range, {xor_n} random starts (weights and biases uniform in
+[-1, 1]) per setting. A run converges when every output is within 0.4 of its 0/1 target;
+a stall is a run that has not by step 5,000. Each optimizer at its best learning rate
+(highest success rate):
+
+| optimizer | best lr | converged | stalled | diverged | median steps (failures = inf) | 90th percentile |
+|---|---|---|---|---|---|---|
+{xor_table}
+
+Even at its best learning rate every optimizer leaves {xor_stall_min:.1f}% to
+{xor_stall_max:.1f}% of XOR's random starts stuck: the local minima and flat regions that made
+XOR the classic test of backprop. The fraction of starts converged by each step, per
+optimizer at its best learning rate:
+
+![XOR at best lr]({xor_ecdf_png})
+
+## 8. The 4-2-4 encoder
+
+`sweeps/encoder_restarts.toml`: four one-hot patterns through two hidden units, {enc_n}
+random starts per setting, each optimizer at its best learning rate:
+
+| optimizer | best lr | converged | median steps | 90th percentile |
+|---|---|---|---|---|
+{enc_table}
 """
 
 if __name__ == "__main__":
