@@ -95,9 +95,9 @@ def main():
     near = seed[np.isclose(seed.eps, 1e-2, rtol=0.5)]
     out["eps_near"] = near.eps.iloc[0]
     fig = plots.heatmap(near, "lr", "beta")
-    out["heat_png"] = save(mark_claim(fig), "rmsprop_seed_heatmap.png")
+    out["heat_png"] = save(mark_claim(fig), "rmsprop_inplace_heatmap.png")
     out["facet_png"] = save(plots.heatmap(seed, "lr", "beta", facet="eps"),
-                            "rmsprop_seed_by_eps.png")
+                            "rmsprop_inplace_by_eps.png")
     by_eps = analysis.summary(df, by=["eps"])
     out["eps_summary"] = "\n".join(
         f"| {r.eps:.3g} | {100 * r.converged:.1f}% | {r.median_steps:.0f} |"
