@@ -12,25 +12,24 @@ import numpy as np
 
 from bpbench.backends import cpu, dask
 from bpbench.bench import WORKLOADS
-from bpbench.training import constants
 
 
-def timed(module, block, H, K, max_steps):
+def timed(module, args, max_steps):
     t = time.perf_counter()
-    passes, *_ = module.run(block.optimizer, block.order, H, K, 1e-7, max_steps)
+    passes, *_ = module.run(*args, 1e-7, max_steps)
     return time.perf_counter() - t, int(passes.sum())
 
 
 def main():
-    K = constants("float64")
     warm, _ = WORKLOADS["W1"][1]()
-    dask.run(warm.optimizer, warm.order, warm.table("float64"), K, 1e-7, 10)  # start, compile
+    dask.run(*warm.args("float64"), 1e-7, 10)  # start the cluster, compile on every worker
     for name in ("W1", "LARGE"):
         block, max_steps = WORKLOADS[name][1]()
-        H = block.table("float64")
+        args = block.args("float64")
+        H = args[3]
         walls = {}
         for label, module in (("cpu", cpu), ("dask", dask)):
-            runs = [timed(module, block, H, K, max_steps) for _ in range(3)]
+            runs = [timed(module, args, max_steps) for _ in range(3)]
             walls[label] = float(np.median([w for w, _ in runs]))
             steps = runs[0][1]
         print(f"{name:<6} {H.shape[1]:>10,} configs  cpu {walls['cpu']:7.3f} s  "

@@ -1,4 +1,5 @@
-"""GPU benchmark: W1 and a 1,048,576-configuration RMSprop grid on the cuda backend.
+"""GPU benchmark: W1, XOR restarts (R1) and a 1,048,576-configuration RMSprop grid on the
+cuda backend.
 
 Run on a machine with an NVIDIA GPU and bpbench[cuda] installed:
 
@@ -15,21 +16,19 @@ from numba import cuda
 from bpbench.backends import cpu
 from bpbench.backends import cuda as gpu
 from bpbench.bench import WORKLOADS
-from bpbench.training import constants
 
 
 def main():
     dev = cuda.get_current_device()
     print(f"GPU: {dev.name.decode() if isinstance(dev.name, bytes) else dev.name}")
-    for name in ("W1", "LARGE"):
+    for name in ("W1", "R1", "LARGE"):
         block, max_steps = WORKLOADS[name][1]()
-        H64 = block.table("float64")
-        ref = cpu.run(block.optimizer, block.order, H64, constants("float64"), 1e-7, max_steps)
+        margin = block.problem.margin or 0.0
+        ref = cpu.run(*block.args("float64"), 1e-7, max_steps, margin)
         for dtype in ("float64", "float32"):
-            H, K = block.table(dtype), constants(dtype)
-            gpu.run(block.optimizer, block.order, np.ascontiguousarray(H[:, :256]), K, 1e-7, 5)
+            gpu.run(*block.args(dtype, 0, 256), 1e-7, 5, margin)  # compile
             t = time.perf_counter()
-            passes, status, *_ = gpu.run(block.optimizer, block.order, H, K, 1e-7, max_steps)
+            passes, status, *_ = gpu.run(*block.args(dtype), 1e-7, max_steps, margin)
             wall = time.perf_counter() - t
             differ = int(np.sum((passes != ref[0]) | (status != ref[1])))
             print(f"{name:<6} {dtype:<8} configs {passes.size:>10,}  config-steps "

@@ -17,7 +17,7 @@ import oracle  # noqa: E402
 from bpbench.backends import cpu  # noqa: E402
 from bpbench.bench import WORKLOADS  # noqa: E402
 from bpbench.optimizers import HYPERPARAMETERS, OPTIMIZERS  # noqa: E402
-from bpbench.training import STATUSES, constants  # noqa: E402
+from bpbench.training import STATUSES  # noqa: E402
 
 
 def one(args):
@@ -29,9 +29,9 @@ def one(args):
 def main(names):
     for name in names:
         block, max_steps = WORKLOADS[name][1]()
-        H = block.table("float64")
-        passes, status, *_ = cpu.run(block.optimizer, block.order, H, constants("float64"),
-                                     1e-7, max_steps)
+        args = block.args("float64")
+        H = args[3]
+        passes, status, *_ = cpu.run(*args, 1e-7, max_steps)
         uses = OPTIMIZERS[block.optimizer].hyper
         jobs = [(block.optimizer, block.order, max_steps,
                  {h: float(H[HYPERPARAMETERS.index(h), i]) for h in uses})

@@ -1,8 +1,9 @@
 """Compile a kernel template for one network shape, optimizer rule and update order.
 
 A template is a plain function whose body uses the global names ``update``, ``forward``,
-``backprop`` and ``pack``. ``specialise`` rebinds them to an optimizer's rule and a shape's
-generated formulas (network.net) and jit-compiles the result, so Numba inlines the formulas
+``backprop``, ``pack`` and ``verdict``. ``specialise`` rebinds them to an optimizer's rule, a
+shape's generated formulas (network.net) and the convergence criterion (loss < tol, or every
+output within a margin) and jit-compiles the result, so Numba inlines the formulas
 into the lane loop (a rule passed as an argument would stay an opaque call and block SIMD).
 Each specialisation gets its own qualified name, so Numba's on-disk cache keeps one file per
 (template, shape, optimizer, order, mode) instead of mixing them.
@@ -16,6 +17,7 @@ from numba.core.registry import CPUDispatcher
 from .network import fast_exp, net
 from .optimizers import OPTIMIZERS
 from .targets import retarget
+from .training import verdict, verdict_margin
 
 
 # fastmath=True minus nnan and ninf, which would let LLVM drop the NaN checks that detect
@@ -24,13 +26,16 @@ FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
 
 @functools.cache
-def specialise(template, shape, optimizer, order, fast=False, parallel=False):
-    """template compiled for one network shape, optimizer and order; fast=True adds
+def specialise(template, shape, optimizer, order, fast=False, margin=False):
+    """template compiled for one network shape, optimizer and order; margin=True judges by
+    the largest |y - t| (the threshold argument is then the margin, else tol); fast=True adds
     FAST_FLAGS and computes e^x with network.fast_exp, which vectorises (libm's exp is a scalar
     call per lane)."""
     formulas = net(shape)
     g = dict(template.__globals__, update=OPTIMIZERS[optimizer].update,
-             forward=formulas.forward, backprop=formulas.backprop[order], pack=formulas.pack)
+             forward=formulas.forward_margin if margin else formulas.forward,
+             verdict=verdict_margin if margin else verdict,
+             backprop=formulas.backprop[order], pack=formulas.pack)
     if fast:
         inline = njit(inline="always")
         memo = {}
@@ -39,9 +44,9 @@ def specialise(template, shape, optimizer, order, fast=False, parallel=False):
                 g[name] = retarget(g[name], inline, {"exp": fast_exp}, memo)
     f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
     f.__qualname__ = (f"{template.__qualname__}_{shape.key}_{optimizer}_{order}"
-                      + ("_fast" if fast else ""))
+                      + ("_margin" if margin else "") + ("_fast" if fast else ""))
     f.__doc__ = template.__doc__
     # error_model="numpy": division by zero gives inf/NaN like IEEE instead of a zero check on
-    # every division, which would block SIMD.
-    return njit(cache=True, error_model="numpy", parallel=parallel,
+    # every division, which would block SIMD. nogil: the cpu backend calls it from threads.
+    return njit(cache=True, error_model="numpy", nogil=True,
                 fastmath=FAST_FLAGS if fast else False)(f)

@@ -182,7 +182,7 @@ class _Source:
         return [f"y{a}_{j}_{p}" for p in range(self.s.patterns)
                 for a in range(1, len(L)) for j in range(L[a])]
 
-    def forward(self):
+    def forward(self, margin=False):
         L, last = self.s.layers, len(self.s.layers) - 1
         lines = []
         for p in range(self.s.patterns):
@@ -197,16 +197,16 @@ class _Source:
         for p in range(self.s.patterns):
             for j in range(L[-1]):
                 lines.append(f"d = {self.y(last, j, p)} - {self.t(p, j)}")
-                if first:
-                    lines += ["E = half_square(d)", "err = abs(d)"]
-                    first = False
-                else:
-                    lines += ["E = E + half_square(d)", "err = larger(err, abs(d))"]
+                lines.append("E = half_square(d)" if first else "E = E + half_square(d)")
+                if margin:
+                    lines.append("err = abs(d)" if first else "err = larger(err, abs(d))")
+                first = False
         finite = " & ".join(f"isfinite(S[{r}, l])" for r in self.row.values())
-        lines += ["S[LOSS, l] = E", f"S[OUT, l] = {self.y(last, 0, 0)}", "S[ERR, l] = err",
-                  f"S[FINITE, l] = {finite}",
-                  f"return ({', '.join(self.activations())},)"]
-        return "def forward(S, l, D):\n" + "".join(f"    {s}\n" for s in lines)
+        lines += ["S[LOSS, l] = E", f"S[OUT, l] = {self.y(last, 0, 0)}"]
+        lines += ["S[ERR, l] = err"] if margin else []
+        lines += [f"S[FINITE, l] = {finite}", f"return ({', '.join(self.activations())},)"]
+        name = "forward_margin" if margin else "forward"
+        return f"def {name}(S, l, D):\n" + "".join(f"    {s}\n" for s in lines)
 
     def deltas(self, a):
         """Lines computing the deltas dE/dz of layer a's units, from layer a+1's deltas and the
@@ -260,8 +260,9 @@ class _Source:
 
 _DOCS = {
     "forward": "Forward pass of lane l over every pattern in D (inputs then targets, pattern by "
-               "pattern). Writes the loss, the first output, the largest |y - t| and whether the "
-               "weights of this pass are all finite to S; returns every activation.",
+               "pattern). Writes the loss, the first output and whether the weights of this "
+               "pass are all finite to S; returns every activation.",
+    "forward_margin": "forward, also writing the largest |y - t| (for the margin criterion).",
     "backprop_inplace": "The post's in-place back(), generalised: from the output layer down, a "
                         "layer's gradients are computed, the layer is updated, and the deltas "
                         "passed to the layer below use its updated weights.",
@@ -276,6 +277,7 @@ class Net:
     """The compiled formulas of one shape."""
     shape: Shape
     forward: object
+    forward_margin: object
     backprop: dict  # order -> function
     pack: object
     source: str
@@ -289,8 +291,8 @@ class Net:
 def net(shape):
     """The forward pass, both backprop orders and the data packer for one Shape."""
     gen = _Source(shape)
-    source = "\n".join([gen.forward(), gen.backprop("inplace"), gen.backprop("simultaneous"),
-                        gen.pack()])
+    source = "\n".join([gen.forward(), gen.forward(margin=True), gen.backprop("inplace"),
+                        gen.backprop("simultaneous"), gen.pack()])
     namespace = {"__name__": __name__, "sigmoid": sigmoid, "d_sigmoid": d_sigmoid,
                  "half_square": half_square, "larger": larger, "isfinite": isfinite,
                  "apply": apply, "LOSS": LOSS, "OUT": OUT, "ERR": ERR, "FINITE": FINITE}
@@ -301,7 +303,8 @@ def net(shape):
         f.__qualname__ = f"{name}_{shape.key}"  # unique per shape: targets.retarget memoises
         f.__doc__ = doc
         fns[name] = njit(inline="always")(f)
-    return Net(shape, fns["forward"], {"inplace": fns["backprop_inplace"],
+    return Net(shape, fns["forward"], fns["forward_margin"],
+               {"inplace": fns["backprop_inplace"],
                                        "simultaneous": fns["backprop_simultaneous"]},
                fns["pack"], source)
 

@@ -16,17 +16,32 @@ STATUSES = ("converged", "max_steps", "diverged")
 
 
 @njit(inline="always")
-def verdict(S, l, tol, margin, max_steps):
-    """The status after the lane's last forward pass, or RUNNING. margin > 0 judges by the
-    largest |y - t| instead of the loss."""
-    loss = S[LOSS, l]
-    if not (isfinite(loss) & (S[FINITE, l] != 0)):
-        return DIVERGED
-    if (S[ERR, l] < margin) if margin > 0 else (loss < tol):
-        return CONVERGED
-    if S[N, l] >= max_steps:
-        return MAX_STEPS
-    return RUNNING
+def judge(S, l, converged, max_steps):
+    """The status after the lane's last forward pass, or RUNNING."""
+    finite = isfinite(S[LOSS, l]) & (S[FINITE, l] != 0)
+    capped = S[N, l] >= max_steps
+    return (DIVERGED if not finite else CONVERGED if converged else MAX_STEPS if capped
+            else RUNNING)
+
+
+@njit(inline="always")
+def verdict(S, l, tol, max_steps):
+    """judge with the loss criterion: converged when E < tol."""
+    return judge(S, l, S[LOSS, l] < tol, max_steps)
+
+
+@njit(inline="always")
+def verdict_margin(S, l, margin, max_steps):
+    """judge with the margin criterion: converged when every |y - t| < margin (needs
+    forward_margin, which records the largest)."""
+    return judge(S, l, S[ERR, l] < margin, max_steps)
+
+
+def criterion(tol, margin, net):
+    """(forward, verdict, threshold) for a run: the margin criterion when margin > 0."""
+    if margin > 0:
+        return net.forward_margin, verdict_margin, margin
+    return net.forward, verdict, tol
 
 
 @njit(inline="always")

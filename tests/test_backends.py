@@ -40,9 +40,9 @@ def test_non_finite_weight_beats_a_small_loss(bad):
     net(POST.shape).forward.py_func(S, 0, tuple(POST.data("float64")))
     S[LOSS, 0], S[N, 0] = 1e-9, 1
     assert S[FINITE, 0] == 1
-    assert verdict.py_func(S, 0, 1e-7, 0.0, 10) == CONVERGED
+    assert verdict.py_func(S, 0, 1e-7, 10) == CONVERGED
     S[PARAMS + 3 * 2, 0] = bad
     net(POST.shape).forward.py_func(S, 0, tuple(POST.data("float64")))
     S[LOSS, 0] = 1e-9
     assert S[FINITE, 0] == 0
-    assert verdict.py_func(S, 0, 1e-7, 0.0, 10) == DIVERGED
+    assert verdict.py_func(S, 0, 1e-7, 10) == DIVERGED

@@ -28,19 +28,19 @@ def no_gpu_compile(monkeypatch):
     return backend
 
 
-CASES = [(POST, opt, ORDERS[i % 2], ("float64", "float32")[i // 2 % 2])
+CASES = [(POST, opt, ORDERS[i % 2], ("float64", "float32")[i // 2 % 2], False)
          for i, opt in enumerate(OPTIMIZERS)] + [(resolve("xor"), "momentum", "inplace",
-                                                  "float32")]
+                                                  "float32", True)]
 
 
-@pytest.mark.parametrize("problem, optimizer, order, dtype", CASES)
-def test_kernel_compiles_to_ptx(no_gpu_compile, problem, optimizer, order, dtype):
+@pytest.mark.parametrize("problem, optimizer, order, dtype, margin", CASES)
+def test_kernel_compiles_to_ptx(no_gpu_compile, problem, optimizer, order, dtype, margin):
     from numba import types
     dt = getattr(types, dtype)
-    sig = (dt[:, ::1], dt[:, ::1], dt[::1], dt, dt, types.int64, types.int64[::1], dt[:, ::1],
+    sig = (dt[:, ::1], dt[:, ::1], dt[::1], dt, types.int64, types.int64[::1], dt[:, ::1],
            types.int64[::1], types.int8[::1], dt[::1], dt[::1])
     # uncached: a fresh compile
-    kernel = no_gpu_compile.kernel.__wrapped__(problem.shape, optimizer, order)
+    kernel = no_gpu_compile.kernel.__wrapped__(problem.shape, optimizer, order, margin)
     try:
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, device=False, cc=(9, 0))
     except Exception as e:  # no NVVM / NVRTC on this machine

@@ -51,3 +51,9 @@ def test_cuda_float32_and_divergence():
 def test_more_configurations_than_threads_are_all_run():
     # 40 configurations over 16 simulated threads: each thread pulls several in turn.
     same_table("sgd", "inplace", lr=np.geomspace(0.5, 20, 40))
+
+
+def test_cuda_restarts_and_margin_match_cpu():
+    # XOR: biases, four patterns, seeded starts and the margin criterion on the GPU kernels.
+    same_table("momentum", "inplace", problem="xor", seed=[0, 1, 2, 3, 4], lr=[0.5, 3.0],
+               beta=0.9)

@@ -1,8 +1,11 @@
 """All cores: SIMD blocks of configurations in lockstep, refilled as configurations finish.
 
-Each thread takes a chunk of the grid and runs LANES configurations side by side, one forward
-pass + update per sweep over the lanes: the lane loop is straight-line code over S[row, lane],
-which LLVM vectorises. Step counts are heavy-tailed (W1: median ~50, max 5000), so a lane whose
+Threads take chunks of the grid from a shared queue (so a thread that drew fast
+configurations takes more chunks) and run LANES configurations of each side by side, one
+forward pass + update per sweep over the lanes: the lane loop is straight-line code over
+S[row, lane], which LLVM vectorises. The kernel is an ordinary nogil function called from a
+Python thread pool: Numba's parfors would type and lower the whole kernel a second time, which
+doubled its compile time for no speed. Step counts are heavy-tailed (W1: median ~50, max 5000), so a lane whose
 configuration finishes is refilled at once with the next pending one instead of idling until
 the slowest finishes; once the chunk's queue is empty the block shrinks by moving its last lane
 into the finished one. Chunks interleave (chunk c takes every nchunks-th configuration), so
@@ -11,28 +14,32 @@ every thread gets its share of the slow corners of an ordered grid.
 ``fast=False`` compiles with IEEE semantics and gives the serial backend's results bit for bit;
 ``fast=True`` adds kernels.FAST_FLAGS, which change rounding and so, rarely, a step count.
 """
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..kernels import specialise
 from ..network import LOSS, N as N_, OUT, rows
-from ..training import RUNNING, start, step, verdict
+from ..training import RUNNING, start, step
 
-update = forward = backprop = pack = None  # bound per shape, optimizer, order: kernels.specialise
+# Bound per shape, optimizer, order and criterion by kernels.specialise:
+update = forward = backprop = pack = verdict = None
 
 LANES = 128
 
 
 @njit(inline="always")
-def _block(update, forward, backprop, D, H, W0, tol, margin, max_steps, first, stride, passes,
-           status, loss, output):
+def _block(update, forward, backprop, verdict, D, H, W0, threshold, max_steps, first, stride,
+           passes, status, loss, output):
     """Run configurations first, first + stride, ... of H to their verdicts."""
     S = np.empty((rows(W0.shape[0]), LANES), dtype=H.dtype)
     cfg = np.empty(LANES, np.int64)  # configuration in each lane
     hi = H.shape[1]
     nl = 0  # active lanes are 0..nl-1
-    pending = first + 0  # a new variable: after inlining, first is the prange index
+    pending = first + 0  # a new variable, not an alias of the argument
     while nl < LANES and pending < hi:
         start(S, nl, W0, H, pending)
         cfg[nl] = pending
@@ -42,11 +49,11 @@ def _block(update, forward, backprop, D, H, W0, tol, margin, max_steps, first, s
         finished = 0
         for l in range(nl):  # the SIMD loop
             step(update, forward, backprop, S, l, D)
-            finished += verdict(S, l, tol, margin, max_steps) != RUNNING
+            finished += verdict(S, l, threshold, max_steps) != RUNNING
         if finished == 0:
             continue
         for l in range(nl - 1, -1, -1):  # descending: a lane moved into l is already judged
-            v = verdict(S, l, tol, margin, max_steps)
+            v = verdict(S, l, threshold, max_steps)
             if v == RUNNING:
                 continue
             i = cfg[l]
@@ -61,23 +68,38 @@ def _block(update, forward, backprop, D, H, W0, tol, margin, max_steps, first, s
                 cfg[l] = cfg[nl]
 
 
-def _chunks(H, W0, K, tol, margin, max_steps, nchunks, passes, status, loss, output):
+def _chunk(H, W0, K, threshold, max_steps, c, nchunks, passes, status, loss, output):
     # Chunk c takes every nchunks-th configuration: grids are ordered (lr slowest), and step
     # counts depend strongly on lr, so contiguous chunks would leave one thread all the slow
     # configurations.
-    D = pack(K)
-    for c in prange(nchunks):
-        _block(update, forward, backprop, D, H, W0, tol, margin, max_steps, c, nchunks, passes,
-               status, loss, output)
+    _block(update, forward, backprop, verdict, pack(K), H, W0, threshold, max_steps, c, nchunks,
+           passes, status, loss, output)
+
+
+CHUNKS_PER_THREAD = 4  # queue depth: more balances better, fewer keeps SIMD blocks full
 
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
-    threads = numba.get_num_threads()
-    nchunks = max(1, min(4 * threads, n // LANES))
-    kernel = specialise(_chunks, shape, optimizer, order, fast, parallel=True)
-    t = H.dtype.type
-    kernel(H, W0, K, t(tol), t(margin), max_steps, nchunks, passes, status, loss, output)
+    threads = numba.get_num_threads()  # set_num_threads (the dask backend's 1) is respected
+    nchunks = max(1, min(CHUNKS_PER_THREAD * threads, n // LANES))
+    kernel = specialise(_chunk, shape, optimizer, order, fast, margin > 0)
+    args = (H, W0, K, H.dtype.type(margin if margin > 0 else tol), max_steps)
+    outs = (passes, status, loss, output)
+    if threads == 1 or nchunks == 1:
+        for c in range(nchunks):
+            kernel(*args, c, nchunks, *outs)
+    else:
+        pool = _pool(threads)
+        for f in [pool.submit(kernel, *args, c, nchunks, *outs) for c in range(nchunks)]:
+            f.result()
     return passes, status, loss, output
+
+
+@functools.cache
+def _pool(threads):
+    """A thread pool kept for the process: starting threads costs milliseconds, a sweep's
+    whole run can take tens."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="bpbench")

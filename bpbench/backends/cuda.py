@@ -17,7 +17,7 @@ from ..grid import GridError
 from ..network import LOSS, N, OUT, net
 from ..optimizers import OPTIMIZERS
 from ..targets import retarget
-from ..training import RUNNING, start, step, verdict
+from ..training import RUNNING, criterion, start, step
 
 try:  # a module global, so the CUDA simulator can swap in its own cuda.grid
     from numba import cuda
@@ -66,17 +66,18 @@ def _primitives():
 
 
 @functools.cache
-def kernel(shape, optimizer, order):
+def kernel(shape, optimizer, order, margin=False):
     require()
     dev, prims, memo = cuda.jit(device=True), _primitives(), {}
+    formulas = net(shape)
+    forward, verdict, _ = criterion(0.0, 1.0 if margin else 0.0, formulas)
     start_d, step_d, verdict_d = (retarget(f, dev, prims, memo) for f in (start, step, verdict))
     update_d = retarget(OPTIMIZERS[optimizer].update, dev, prims, memo)
-    formulas = net(shape)
     forward_d, backprop_d, pack_d = (retarget(f, dev, prims, memo) for f in (
-        formulas.forward, formulas.backprop[order], formulas.pack))
+        forward, formulas.backprop[order], formulas.pack))
 
     @cuda.jit
-    def train(H, W0, K, tol, margin, max_steps, counter, S, passes, status, loss, output):
+    def train(H, W0, K, threshold, max_steps, counter, S, passes, status, loss, output):
         t = cuda.grid(1)
         if t >= S.shape[1]:
             return
@@ -87,7 +88,7 @@ def kernel(shape, optimizer, order):
             v = RUNNING
             while v == RUNNING:
                 step_d(update_d, forward_d, backprop_d, S, t, D)
-                v = verdict_d(S, t, tol, margin, max_steps)
+                v = verdict_d(S, t, threshold, max_steps)
             passes[i], status[i], loss[i], output[i] = S[N, t], v, S[LOSS, t], S[OUT, t]
             i = cuda.atomic.add(counter, 0, 1)
 
@@ -95,7 +96,7 @@ def kernel(shape, optimizer, order):
 
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
-    train = kernel(shape, optimizer, order)
+    train = kernel(shape, optimizer, order, margin > 0)
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
@@ -113,7 +114,7 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
             out = [cuda.device_array(hi - lo, a.dtype) for a in (passes, status, loss, output)]
             train[blocks, per_block](cuda.to_device(np.ascontiguousarray(H[:, lo:hi])),
                                      cuda.to_device(np.ascontiguousarray(W0[:, lo:hi])),
-                                     K_d, H.dtype.type(tol), H.dtype.type(margin), max_steps,
+                                     K_d, H.dtype.type(margin if margin > 0 else tol), max_steps,
                                      cuda.to_device(np.zeros(1, np.int64)), S, *out)
             for host, dev in zip((passes, status, loss, output), out):
                 dev.copy_to_host(host[lo:hi])

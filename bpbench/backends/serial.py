@@ -4,17 +4,19 @@ from numba import njit
 
 from ..kernels import specialise
 from ..network import LOSS, OUT, rows
-from ..training import RUNNING, start, step, verdict
+from ..training import RUNNING, start, step
 
-update = forward = backprop = pack = None  # bound per shape, optimizer, order: kernels.specialise
+# Bound per shape, optimizer, order and criterion by kernels.specialise:
+update = forward = backprop = pack = verdict = None
 
 
 @njit(inline="always")
-def _train(update, forward, backprop, S, D, tol, margin, max_steps, history):
+def _train(update, forward, backprop, verdict, S, D, threshold, max_steps, history):
     """Train lane 0 of S until a verdict; row n-1 of history (if it has one) gets the loss
     and output of forward pass n. Returns (forward passes, status)."""
     n = 0
-    while True:
+    status = RUNNING
+    while status == RUNNING:
         n += 1
         # step() applies update n right after forward pass n; when the verdict ends the run
         # that update is discarded, and S[LOSS] / S[OUT] still hold forward pass n.
@@ -22,42 +24,41 @@ def _train(update, forward, backprop, S, D, tol, margin, max_steps, history):
         if history.shape[0] >= n:
             history[n - 1, 0] = S[LOSS, 0]
             history[n - 1, 1] = S[OUT, 0]
-        status = verdict(S, 0, tol, margin, max_steps)
-        if status != RUNNING:
-            return n, status
+        status = verdict(S, 0, threshold, max_steps)
+    return n, status
 
 
-def _run(H, W0, K, tol, margin, max_steps, passes, status, loss, output):
+def _run(H, W0, K, threshold, max_steps, passes, status, loss, output):
     S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
     D = pack(K)
     history = np.empty((0, 2), dtype=H.dtype)
     for i in range(H.shape[1]):
         start(S, 0, W0, H, i)
-        passes[i], status[i] = _train(update, forward, backprop, S, D, tol, margin, max_steps,
-                                      history)
+        passes[i], status[i] = _train(update, forward, backprop, verdict, S, D, threshold,
+                                      max_steps, history)
         loss[i], output[i] = S[LOSS, 0], S[OUT, 0]
 
 
-def _history(H, W0, K, tol, margin, max_steps, history):
+def _history(H, W0, K, threshold, max_steps, history):
     S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
     start(S, 0, W0, H, 0)
-    return _train(update, forward, backprop, S, pack(K), tol, margin, max_steps, history)
+    return _train(update, forward, backprop, verdict, S, pack(K), threshold, max_steps, history)
 
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
-    t = H.dtype.type
-    specialise(_run, shape, optimizer, order, fast)(
-        H, W0, K, t(tol), t(margin), max_steps, passes, status, loss, output)
+    threshold = H.dtype.type(margin if margin > 0 else tol)
+    specialise(_run, shape, optimizer, order, fast, margin > 0)(
+        H, W0, K, threshold, max_steps, passes, status, loss, output)
     return passes, status, loss, output
 
 
 def history(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
     """(loss, output) of every forward pass of the first configuration of H, and its status."""
     hist = np.empty((max_steps, 2), dtype=H.dtype)
-    t = H.dtype.type
-    n, status = specialise(_history, shape, optimizer, order)(H, W0, K, t(tol), t(margin),
-                                                              max_steps, hist)
+    threshold = H.dtype.type(margin if margin > 0 else tol)
+    n, status = specialise(_history, shape, optimizer, order, margin=margin > 0)(
+        H, W0, K, threshold, max_steps, hist)
     return hist[:n], status
