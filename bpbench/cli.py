@@ -358,8 +358,8 @@ def show(table, by, pivot, windows):
     if analysis.has_restarts(df):
         r = analysis.restarts(df).sort_values(["success", "median"], ascending=[False, True])
         shown = r.head(RESTART_ROWS)
-        click.echo(f"\nrandom restarts per setting (success = share converged; steps "
-                   f"quantiles with failures as infinite)"
+        click.echo("\nrandom restarts per setting (success = share converged; steps "
+                   "quantiles with failures as infinite)"
                    + (f"; the best {RESTART_ROWS} of {len(r)}" if len(r) > RESTART_ROWS else "")
                    + ":")
         click.echo(shown.to_string(index=False, float_format="{:.4g}".format))
@@ -449,9 +449,10 @@ def bench(workload, threads, repeat):
 
     W1: RMSprop lr x beta x eps (8,192 configurations), simultaneous order; W2: the same in
     inplace order; W3: gradient descent over 8,192 learning rates; R1: XOR restarts, momentum
-    over 4 learning rates x 8,192 seeds; LARGE: 1,048,576 RMSprop configurations. Prints, per backend / mode / dtype: configurations, useful config-steps
-    (forward passes run), wall seconds, config-steps/s, the ratio to the NumPy backend, compile
-    seconds, and how many configurations differ from exact float64 mode.
+    over 4 learning rates x 8,192 seeds; LARGE: 1,048,576 RMSprop configurations. Prints, per
+    backend / mode / dtype: configurations, useful config-steps (forward passes run), wall
+    seconds, config-steps/s, the ratio to the NumPy backend, compile seconds, and how many
+    configurations differ from exact float64 mode.
     """
     from . import bench as bench_
     names = [w.strip().upper() for w in workload.split(",") if w.strip()]

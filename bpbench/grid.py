@@ -9,7 +9,6 @@ an integer, a list, or ``{start, num}`` (``START..STOP`` on the command line). E
 checked before anything runs, and every problem raises GridError with a one-line message.
 """
 import math
-import tomllib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -260,15 +259,7 @@ def margin_for(conf, problem):
 def load(path, overrides=None):
     """(blocks, settings) from a TOML sweep file; overrides (hyperparameter axes, order or
     settings, from the command line) replace the file's values."""
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise GridError(f"{path}: no such sweep file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise GridError(f"{path}: not valid TOML: {e}") from None
-    except OSError as e:
-        raise GridError(f"{path}: cannot read: {e.strerror}") from None
+    doc = problems.read_toml(path, "sweep file", GridError)
     return parse(doc, overrides, where=str(path))
 
 

@@ -1,7 +1,7 @@
 """Pictures of result tables: heatmaps, restart ECDFs and loss curves (matplotlib, headless)."""
 import numpy as np
 
-from .analysis import ecdf, label, pivot
+from .analysis import ecdf, label as setting_label, pivot
 
 
 def _pyplot():
@@ -76,7 +76,7 @@ def ecdf_curves(df):
     fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
     groups = list(e.groupby(keys, observed=True, sort=False, dropna=False))
     for _, g in groups:
-        ax.step(g.step, g.fraction, where="post", label=label(g.iloc[0], varying))
+        ax.step(g.step, g.fraction, where="post", label=setting_label(g.iloc[0], varying))
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("step (forward pass)")

@@ -180,17 +180,22 @@ def resolve(spec):
     raise ProblemError(f"problem must be a name, a TOML file or a dict, got {type(spec).__name__}")
 
 
-def load(path):
-    """The [problem] table of a TOML file (or a built-in name given as `problem = "NAME"`)."""
+def read_toml(path, kind, error):
+    """A TOML document, or error (an exception class) with one line saying why not."""
     try:
         with open(path, "rb") as f:
-            doc = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
-        raise ProblemError(f"{path}: no such problem file") from None
+        raise error(f"{path}: no such {kind}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ProblemError(f"{path}: not valid TOML: {e}") from None
+        raise error(f"{path}: not valid TOML: {e}") from None
     except OSError as e:
-        raise ProblemError(f"{path}: cannot read: {e.strerror}") from None
+        raise error(f"{path}: cannot read: {e.strerror}") from None
+
+
+def load(path):
+    """The [problem] table of a TOML file (or a built-in name given as `problem = "NAME"`)."""
+    doc = read_toml(path, "problem file", ProblemError)
     p = doc.get("problem")
     if p is None:
         raise ProblemError(f"{path}: has no [problem] table")

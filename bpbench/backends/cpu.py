@@ -5,10 +5,10 @@ configurations takes more chunks) and run LANES configurations of each side by s
 forward pass + update per sweep over the lanes: the lane loop is straight-line code over
 S[row, lane], which LLVM vectorises. The kernel is an ordinary nogil function called from a
 Python thread pool: Numba's parfors would type and lower the whole kernel a second time, which
-doubled its compile time for no speed. Step counts are heavy-tailed (W1: median ~50, max 5000), so a lane whose
-configuration finishes is refilled at once with the next pending one instead of idling until
-the slowest finishes; once the chunk's queue is empty the block shrinks by moving its last lane
-into the finished one. Chunks interleave (chunk c takes every nchunks-th configuration), so
+doubled its compile time for no speed. Step counts are heavy-tailed (W1: median ~50, max
+5000), so a lane whose configuration finishes is refilled at once with the next pending one
+instead of idling until the slowest finishes; once the chunk's queue is empty the block
+shrinks by moving its last lane into the finished one. Chunks interleave (chunk c takes every nchunks-th configuration), so
 every thread gets its share of the slow corners of an ordered grid.
 
 ``fast=False`` compiles with IEEE semantics and gives the serial backend's results bit for bit;
