@@ -1,0 +1,108 @@
+"""The bpbench command line (click): the group, its error handling and the shared options.
+
+Commands live by family: claim.py (reproduce, trace), sweep.py (run), tables.py (show, plot),
+info.py (problems, bench)."""
+import os
+import sys
+
+import click
+
+from .. import grid
+from ..network import ORDER_ALIASES, ORDERS
+from ..optimizers import HYPERPARAMETERS
+
+# "seed" stays accepted for the order the post's in-place back() defines, now "inplace".
+ORDER_CHOICE = click.Choice(list(ORDERS) + list(ORDER_ALIASES))
+
+
+def order_option(**kw):
+    return click.option("--order", type=ORDER_CHOICE,
+                        callback=lambda ctx, param, v: ORDER_ALIASES.get(v, v), **kw)
+
+
+def problem_option(f):
+    return click.option("--problem", metavar="NAME|FILE", default=None,
+                        help="a built-in problem (bpbench problems) or a TOML file with a "
+                             "[problem] table  [default: the sweep file's, else post]")(f)
+
+
+class Group(click.Group):
+    """Every user error ends as one line on stderr and a non-zero exit, never a traceback."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            rv = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            click.echo(f"bpbench: error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("bpbench: interrupted", err=True)
+            sys.exit(130)
+        except (grid.GridError, ValueError, OSError) as e:
+            click.echo(f"bpbench: error: {e}", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"],
+                                          "max_content_width": 100})
+@click.version_option(package_name="bpbench")
+def main():
+    """Sweep optimizers, hyperparameters and random restarts over small sigmoid networks.
+
+    Start with `bpbench reproduce`, which checks the backpropagation post's claim (gradient
+    descent needs 111 steps to reach loss < 1e-7, RMSprop 11) number by number. `bpbench run
+    sweeps/FILE.toml` runs a grid of configurations into a Parquet table; `bpbench show`
+    summarises it; `bpbench problems` lists the built-in networks (post, xor, encoders).
+    """
+
+
+def hyper_options(f):
+    helps = {"lr": "learning rate (> 0)",
+             "beta": "momentum / RMSprop alpha / Adam beta1, in [0, 1)",
+             "beta2": "Adam beta2, in [0, 1)", "eps": "epsilon added after the square root (>= 0)"}
+    for h in reversed(HYPERPARAMETERS):
+        f = click.option(f"--{h}", metavar="AXIS", help=helps[h])(f)
+    return f
+
+
+def setting_options(f):
+    f = click.option("--margin", type=float, default=None,
+                     help="converged when every output is within margin of its target, "
+                          "instead of loss < tol (0: use tol)  [default: the problem's]")(f)
+    f = click.option("--dtype", type=click.Choice(grid.DTYPES), default=None,
+                     help="floating type of the run  [default: float64]")(f)
+    f = click.option("--max-steps", type=int, default=None,
+                     help="cap on forward passes per configuration  [default: 10000]")(f)
+    f = click.option("--tol", type=float, default=None,
+                     help="converged when the loss < tol  [default: 1e-7]")(f)
+    return f
+
+
+
+def echo_summary(df, by=()):
+    from .. import analysis
+    s = analysis.summary(df, by)
+    for col in ("converged", "max_steps", "diverged"):
+        s[col] = (100 * s[col]).map("{:.1f}%".format)
+    click.echo(s.to_string(index=False))
+
+
+def load_table(path):
+    from .. import results
+    try:
+        df = results.load_dataset(path) if os.path.isdir(path) else results.load(path)
+    except Exception as e:  # pyarrow/pandas raise many types for a file that is not a table
+        raise ValueError(f"{path}: cannot read as a bpbench table ({type(e).__name__})")
+    missing = set(results.COLUMNS) - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: not a bpbench table (missing {', '.join(sorted(missing))})")
+    return df
+
+
+
+
+from . import claim, info, sweep, tables  # noqa: E402,F401  (registers the commands)

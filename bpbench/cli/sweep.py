@@ -1,0 +1,125 @@
+"""run: a sweep file (or options) through a backend into a table or a dataset."""
+import os
+import sys
+
+import click
+
+from .. import grid
+from ..backends import BACKENDS
+from . import echo_summary, hyper_options, main, order_option, problem_option, setting_options
+
+
+@main.command()
+@click.argument("sweep_file", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="a .parquet or .csv file, or a directory (DIR/ or a name without an "
+                   "extension) for a chunked Parquet dataset  [default: ./SWEEP.parquet]")
+@click.option("--force", is_flag=True, help="overwrite an existing output file")
+@click.option("--resume", is_flag=True,
+              help="finish an interrupted sweep in the output directory, skipping done chunks")
+@click.option("--backend", type=click.Choice(list(BACKENDS)), default="cpu", show_default=True,
+              help="where the kernels run")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Dask scheduler (tcp://host:8786) for --backend dask  [default: a local "
+                   "cluster]")
+@click.option("--fast", is_flag=True,
+              help="fast kernels: FMA contraction and reassociation; rarely a different count")
+@order_option(default=None, help="override every block's update order (inplace: the post's "
+                                  "back(); simultaneous: textbook; seed: old name of inplace)")
+@problem_option
+@click.option("--seed", metavar="SEEDS", default=None,
+              help="restart seeds for a problem with a random init: N, a comma list or "
+                   "START..STOP  [default: the file's, else 0]")
+@click.option("--chunk-size", type=click.IntRange(1), default=None,
+              help="configurations per chunk  [default: 65536]")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+@setting_options
+@hyper_options
+def run(sweep_file, output, force, resume, backend, scheduler, fast, order, problem, seed,
+        chunk_size, quiet, tol, max_steps, dtype, margin, **hyper):
+    """Run the sweep in SWEEP.toml and save its table.
+
+    Options override the file: an AXIS is a number, a comma list (0.01,0.1,1) or a range
+    lin:START:STOP:NUM or log:START:STOP:NUM, and replaces that hyperparameter in every block
+    that uses it. The table has one row per configuration; a summary per optimizer is printed.
+
+    The sweep runs in chunks. With a directory as output each finished chunk is written at
+    once (DIR/part-NNNNN.parquet, read whole with pandas.read_parquet(DIR)); after Ctrl-C or a
+    crash, --resume finishes the sweep and keeps every chunk already done. A file output is
+    written once, at the end, and must fit in memory.
+    """
+    import time
+
+    from .. import dataset, results
+    from ..api import iter_chunks
+    from ..backends import backend_module
+
+    backend_module(backend)
+    if scheduler and backend != "dask":
+        raise click.UsageError("--scheduler needs --backend dask")
+    overrides = dict(hyper, order=order, tol=tol, max_steps=max_steps, dtype=dtype,
+                     margin=margin, problem=problem, seed=seed)
+    blocks, conf = grid.load(sweep_file, overrides)
+    if output is None:
+        output = os.path.splitext(os.path.basename(sweep_file))[0] + ".parquet"
+    n = sum(b.size for b in blocks)
+    size = chunk_size or dataset.CHUNK
+    chunks = dataset.plan(blocks, size)
+    as_dir = output.endswith(os.sep) or os.path.isdir(output) or not os.path.splitext(output)[1]
+    if as_dir:
+        ds = dataset.Dataset(output, blocks, conf, fast, size, resume)
+        done = {i for i in range(len(chunks)) if ds.done(i)}
+    else:
+        if resume:
+            raise click.UsageError("--resume needs a directory output (-o DIR/)")
+        results.check_writable(output, force)
+        dataset.check_memory(n)
+        done = set()
+    click.echo(f"{sweep_file}: {len(blocks)} block(s), {n:,} configurations, backend {backend}"
+               + (f", {len(done)} of {len(chunks)} chunks already done" if done else ""),
+               err=True)
+    options = {"scheduler": scheduler} if scheduler else {}
+    frames, steps, finished = [], 0, len(done)
+    t0 = time.perf_counter()
+    bar = progress(sum(hi - lo for i, (_, lo, hi) in enumerate(chunks) if i not in done), quiet)
+    try:
+        for i, df, cs in iter_chunks(blocks, conf, backend, fast, chunks, done,
+                                     {"sweep": os.path.basename(sweep_file)}, **options):
+            if as_dir:
+                ds.write(i, df)
+            else:
+                frames.append(df)
+            finished += 1
+            steps += cs
+            bar.update(len(df))
+            bar.set_postfix_str(f"{steps / (time.perf_counter() - t0):.3g} config-steps/s")
+    except KeyboardInterrupt:
+        bar.close()
+        kept = (f"{finished} of {len(chunks)} chunks are saved in {output}; rerun with --resume"
+                if as_dir else "nothing was saved; use -o DIR/ to keep finished chunks")
+        click.echo(f"bpbench: interrupted: {kept}", err=True)
+        return 130
+    bar.close()
+    wall = time.perf_counter() - t0
+    if as_dir:
+        try:
+            dataset.check_memory(n)
+        except grid.GridError:
+            click.echo(f"saved {n:,} rows in {len(chunks)} parts to {output} ({wall:.2f} s); "
+                       f"too big to summarise in memory")
+            return 0
+        df = results.load_dataset(output)
+    else:
+        df = results.concat(frames, dict(frames[0].attrs, wall_s=round(wall, 6)))
+        results.save(df, output)
+    echo_summary(df)
+    click.echo(f"saved {len(df):,} rows to {output} ({wall:.2f} s)")
+
+
+def progress(total, quiet):
+    """A tqdm bar on stderr for sweeps of more than about a second, when stderr is a terminal."""
+    from tqdm import tqdm
+    return tqdm(total=total, unit="config", unit_scale=True, file=sys.stderr, delay=1.0,
+                disable=quiet or not sys.stderr.isatty(), leave=False)
+
+
