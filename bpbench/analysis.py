@@ -29,7 +29,8 @@ def summary(df, by=()):
     best configuration (fewest steps; ties go to the first in grid order)."""
     keys = GROUP + list(by)
     rows = []
-    for key, g in df.groupby(keys, observed=True, sort=False):
+    # dropna=False: an optimizer without a `by` hyperparameter keeps its rows (as NaN)
+    for key, g in df.groupby(keys, observed=True, sort=False, dropna=False):
         s = steps_or_inf(g)
         q1, med, q3 = np.quantile(s, [0.25, 0.5, 0.75], method="lower")
         with np.errstate(invalid="ignore"):  # inf - inf: no spread to speak of, NaN
@@ -42,8 +43,11 @@ def summary(df, by=()):
                          diverged=share.get("diverged", 0.0),
                          min_steps=pd.NA if conv.empty else int(conv.steps.min()),
                          median_steps=med, iqr_steps=iqr,
-                         best="-" if conv.empty else describe(conv.loc[conv.steps.idxmin()])))
-    out = pd.DataFrame(rows)
+                         best="-" if conv.empty
+                         else describe(conv.iloc[int(np.argmin(conv.steps.to_numpy()))])))
+    out = pd.DataFrame(rows, columns=keys + ["configurations", "converged", "max_steps",
+                                             "diverged", "min_steps", "median_steps",
+                                             "iqr_steps", "best"])
     out["min_steps"] = out["min_steps"].astype("Int64")
     return out
 

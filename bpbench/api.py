@@ -54,7 +54,8 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
           scheduler=None, **hyper):
     """Train every configuration of a grid; one row per configuration.
 
-    Each hyperparameter (lr, beta, beta2, eps; only those the optimizer uses) is a number, a
+    ``optimizer`` and ``order`` may be lists: one block per combination, in that order. Each
+    hyperparameter (lr, beta, beta2, eps; only those the optimizers use) is a number, a
     sequence, or a range dict ``{start, stop, num, scale}``; the grid is their Cartesian
     product, lr varying slowest. Unset hyperparameters take torch.optim's defaults.
     ``problem`` is a built-in name (``bpbench problems`` lists them), a TOML file with a
@@ -69,11 +70,13 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
     >>> bpbench.sweep("rmsprop", order="inplace", lr=0.1, beta=0.999, eps=0.01).steps[0]
     11
     """
-    if backend not in BACKENDS:
+    if not isinstance(backend, str) or backend not in BACKENDS:
         raise grid.GridError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    blocks = [grid.block(optimizer, order, problem, seed, **hyper)]
+    if scheduler and backend != "dask":
+        raise grid.GridError("scheduler= needs backend='dask'")
+    blocks = grid.blocks(optimizer, order, problem, seed, **hyper)
     from .dataset import check_memory
-    check_memory(blocks[0].size)
+    check_memory(sum(b.size for b in blocks))
     options = {"scheduler": scheduler} if scheduler else {}
     return run_blocks(blocks, grid.settings(tol, max_steps, dtype, margin), backend, fast,
                       **options)

@@ -2,17 +2,17 @@
 
 A sweep's configurations (all blocks, in order) are cut into chunks of a fixed size. With
 ``-o DIR`` each finished chunk is written to ``DIR/part-NNNNN.parquet`` through a temporary
-name and a rename, so a part file is either complete or absent: a chunk is done exactly when
-its part file exists. ``DIR/_manifest.json`` (written once, atomically) records the sweep's
-specification and the chunk plan; ``--resume`` refuses a directory whose manifest describes a
-different sweep. pandas / pyarrow read ``DIR`` whole and skip the ``_`` and ``.`` files.
+name, an fsync and a rename (files.py), so a part file is either complete or absent: a chunk
+is done exactly when its part file exists. ``DIR/_manifest.json`` (written once, atomically)
+records the sweep's specification and the chunk plan; ``--resume`` refuses a directory whose
+manifest describes a different sweep, and a lock keeps two runs from writing one directory.
+pandas / pyarrow read ``DIR`` whole and skip the ``_`` and ``.`` files.
 """
 import hashlib
 import json
 import os
-import tempfile
 
-from . import __version__, problems
+from . import __version__, files, problems
 from .grid import GridError
 from .network import ORDER_ALIASES
 
@@ -70,15 +70,18 @@ class Dataset:
         self.path = os.fspath(path)
         self.chunks = plan(blocks, size)
         self.spec = spec(blocks, conf, fast, size)
+        # Part names sort in chunk order (pandas reads DIR in name order) however many there
+        # are; sweeps of up to 100,000 chunks keep the 5 digits they always had.
+        self.width = max(5, len(str(len(self.chunks) - 1)))
         manifest = os.path.join(self.path, MANIFEST)
         if os.path.exists(manifest):
             if not resume:
                 raise GridError(f"{self.path} already holds a sweep; pass --resume to finish it, "
                                 f"or choose a new directory")
             self._check(manifest)
+            self._lock()
         else:
-            if os.path.isdir(self.path) and any(not f.startswith(".")
-                                                for f in os.listdir(self.path)):
+            if os.path.isdir(self.path) and any(f != files.LOCK for f in os.listdir(self.path)):
                 raise GridError(f"{self.path} is not empty and holds no bpbench sweep; "
                                 f"choose a new or empty directory")
             if os.path.exists(self.path) and not os.path.isdir(self.path):
@@ -87,13 +90,20 @@ class Dataset:
             if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
                 raise GridError(f"cannot create {self.path}: {folder} is missing or not writable")
             os.makedirs(self.path, exist_ok=True)
-            _write_atomic(manifest, json.dumps(
+            self._lock()
+            files.write_bytes(manifest, json.dumps(
                 {"format": FORMAT, "version": __version__, "spec": self.spec,
                  "spec_sha256": _digest(self.spec), "chunks": len(self.chunks)},
                 indent=1).encode())
-        for f in os.listdir(self.path):  # temporaries of a killed run
-            if f.startswith(".bpbench-") and f.endswith(".tmp"):
+        for f in os.listdir(self.path):  # temporaries of a killed run (ours: we hold the lock)
+            if f.startswith(files.TMP_PREFIX) and f.endswith(files.TMP_SUFFIX):
                 os.unlink(os.path.join(self.path, f))
+
+    def _lock(self):
+        self._held = files.lock(self.path)
+        if self._held is None:
+            raise GridError(f"another bpbench run is writing to {self.path}; wait for it to "
+                            f"finish, or choose another directory")
 
     def _check(self, manifest):
         try:
@@ -113,7 +123,7 @@ class Dataset:
                             f"choose a new directory")
 
     def part(self, i):
-        return os.path.join(self.path, f"part-{i:05d}.parquet")
+        return os.path.join(self.path, f"part-{i:0{self.width}d}.parquet")
 
     def done(self, i):
         return os.path.exists(self.part(i))
@@ -127,15 +137,4 @@ class Dataset:
 
 def _digest(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
-
-
-def _write_atomic(path, data):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".bpbench-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 

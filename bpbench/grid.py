@@ -18,12 +18,16 @@ from .network import ORDER_ALIASES, ORDERS
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS
 
 DTYPES = ("float64", "float32")
+MAX_AXIS = 10 ** 7  # values on one axis (80 MB); more is a sampling job, not a grid
+MAX_CONFIGS = 10 ** 12  # configurations in one sweep: days of work on any machine
 SETTINGS = {"tol": 1e-7, "max_steps": 10000, "dtype": "float64", "margin": None}
 
 
 class GridError(ValueError):
     """A sweep specification that cannot be run; the message is one line for the user."""
 
+
+_NONE = type("NoOptimizer", (), {"hyper": ()})()
 
 @dataclass
 class Block:
@@ -84,9 +88,7 @@ def axis(name, spec):
             raise GridError(f"{name}: a range needs start, stop and num "
                             f"(and optionally scale = 'linear' or 'log'), got {sorted(spec)}")
         scale = spec.get("scale", "linear")
-        num = spec["num"]
-        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-            raise GridError(f"{name}: num must be a positive integer, got {num!r}")
+        num = _count(name, spec["num"])
         start, stop = _number(name, spec["start"]), _number(name, spec["stop"])
         if scale == "log":
             if start <= 0 or stop <= 0:
@@ -96,7 +98,10 @@ def axis(name, spec):
             values = np.linspace(start, stop, num)
         else:
             raise GridError(f"{name}: scale must be 'linear' or 'log', got {scale!r}")
-    elif isinstance(spec, (list, tuple, np.ndarray)):
+    elif isinstance(spec, (list, tuple, range, np.ndarray)):
+        if len(spec) > MAX_AXIS:
+            raise GridError(f"{name}: {len(spec):,} values, more than the {MAX_AXIS:,} an axis "
+                            f"can hold")
         values = np.array([_number(name, v) for v in spec], dtype=np.float64)
     else:
         values = np.array([_number(name, spec)], dtype=np.float64)
@@ -104,6 +109,16 @@ def axis(name, spec):
         raise GridError(f"{name}: empty list, so the grid is empty")
     _check_range(name, values)
     return values
+
+
+def _count(name, num):
+    """A range's num: a positive integer small enough to build (checked before building)."""
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
+        raise GridError(f"{name}: num must be a positive integer, got {num!r}")
+    if num > MAX_AXIS:
+        raise GridError(f"{name}: num = {num:,} is more than the {MAX_AXIS:,} values an axis "
+                        f"can hold; use fewer points")
+    return int(num)
 
 
 def _parse_axis(name, text):
@@ -149,13 +164,14 @@ def seed_axis(spec):
     if isinstance(spec, dict):
         if set(spec) != {"start", "num"}:
             raise GridError(f"seed: a range is {{start, num}}, got {sorted(spec)}")
-        start, num = _seed(spec["start"]), spec["num"]
-        if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
-            raise GridError(f"seed: num must be a positive integer, got {num!r}")
+        start, num = _seed(spec["start"]), _count("seed", spec["num"])
         if start + num > 2 ** 63:
             raise GridError("seed: seeds must stay below 2**63")
         return np.arange(start, start + int(num), dtype=np.int64)
     if isinstance(spec, (list, tuple, range, np.ndarray)):
+        if len(spec) > MAX_AXIS:
+            raise GridError(f"seed: {len(spec):,} seeds, more than the {MAX_AXIS:,} an axis "
+                            f"can hold")
         values = np.array([_seed(v) for v in spec], dtype=np.int64)
         if values.size == 0:
             raise GridError("seed: empty list, so the grid is empty")
@@ -184,8 +200,9 @@ def _parse_seeds(text):
 
 def order_name(order):
     """The canonical update order ("seed" is the old name of "inplace")."""
-    order = ORDER_ALIASES.get(order, order)
-    if order not in ORDERS:
+    if isinstance(order, str):
+        order = ORDER_ALIASES.get(order, order)
+    if not isinstance(order, str) or order not in ORDERS:
         raise GridError(f"unknown order {order!r}; choose from {', '.join(ORDERS)} "
                         f"(seed is an alias of inplace)")
     return order
@@ -203,7 +220,7 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
     """A validated Block; hyperparameters not given take torch.optim's defaults. problem is a
     Problem, a built-in name, a TOML file or a dict (default: the post); seed the restart
     seeds of a problem with a random init (default: seed 0)."""
-    if optimizer not in OPTIMIZERS:
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise GridError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
     order = order_name(order)
     prob = resolve_problem(problem)
@@ -220,7 +237,42 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
                         f"means nothing; give it an init table to draw random starts")
     else:
         seeds = None
-    return Block(optimizer, order, axes, prob, seeds)
+    b = Block(optimizer, order, axes, prob, seeds)
+    check_size(b.size)
+    return b
+
+
+def check_size(n):
+    """Refuse, before anything is built, a sweep too large to finish."""
+    if n > MAX_CONFIGS:
+        raise GridError(f"{n:,} configurations is more than bpbench will run in one sweep "
+                        f"({MAX_CONFIGS:,}); use fewer points per axis")
+
+
+def _listed(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def blocks(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
+    """One Block per optimizer and order, for a list of either (or both). A hyperparameter
+    goes to every optimizer that uses it, and must be used by at least one."""
+    optimizers, orders = _listed(optimizer), _listed(order)
+    if not optimizers or not orders:
+        raise GridError("optimizer and order need at least one value each")
+    if len(optimizers) == 1:
+        return [block(optimizers[0], o, problem, seed, **hyper) for o in orders]
+    for h in hyper:
+        if not any(isinstance(o, str) and h in OPTIMIZERS.get(o, _NONE).hyper
+                   for o in optimizers):
+            raise GridError(f"none of {', '.join(map(str, optimizers))} has a hyperparameter "
+                            f"{h!r}")
+    out = []
+    for opt in optimizers:
+        mine = ({h: v for h, v in hyper.items() if h in OPTIMIZERS[opt].hyper}
+                if isinstance(opt, str) and opt in OPTIMIZERS else hyper)
+        out += [block(opt, o, problem, seed, **mine) for o in orders]
+    check_size(sum(b.size for b in out))
+    return out
 
 
 def settings(tol=None, max_steps=None, dtype=None, margin=None):
@@ -246,6 +298,11 @@ def settings(tol=None, max_steps=None, dtype=None, margin=None):
         raise GridError(f"dtype must be one of {', '.join(DTYPES)}, got {s['dtype']!r}")
     if s["dtype"] == "float32" and m > 2 ** 24:
         raise GridError("max_steps must be <= 2**24 in float32 (the step count is a float)")
+    if s["dtype"] == "float32":
+        for what, v in (("tol", tol), ("margin", margin)):
+            if v and np.float32(v) == 0:
+                raise GridError(f"{what} = {v:g} rounds to 0 in float32, so nothing could "
+                                f"converge; use a larger {what} or float64")
     return {"tol": tol, "max_steps": int(m), "dtype": s["dtype"], "margin": margin}
 
 
@@ -286,14 +343,14 @@ def parse(doc, overrides=None, where="sweep"):
     conf = settings(**{k: doc.get(k) if cli[k] is None else cli[k] for k in SETTINGS})
     order = overrides.pop("order", None)
     hyper = {h: v for h, v in overrides.items() if v is not None}
-    used = {h for r in runs if r.get("optimizer") in OPTIMIZERS
-            for h in OPTIMIZERS[r["optimizer"]].hyper}
+    used = {h for r in runs for o in _listed(r.get("optimizer"))
+            if isinstance(o, str) and o in OPTIMIZERS for h in OPTIMIZERS[o].hyper}
     for h in hyper:
         if h not in HYPERPARAMETERS:
             raise GridError(f"unknown override {h!r}")
         if h not in used:
             raise GridError(f"no run block in {where} has a hyperparameter {h!r}")
-    blocks = []
+    out = []
     for i, r in enumerate(runs, 1):
         r = dict(r)
         if "optimizer" not in r:
@@ -303,12 +360,14 @@ def parse(doc, overrides=None, where="sweep"):
             r["order"] = order
         if seed is not None:
             r["seed"] = seed
-        if name in OPTIMIZERS:
-            r.update({h: v for h, v in hyper.items() if h in OPTIMIZERS[name].hyper})
+        for opt in _listed(name):
+            if isinstance(opt, str) and opt in OPTIMIZERS:
+                r.update({h: v for h, v in hyper.items() if h in OPTIMIZERS[opt].hyper})
         if "problem" in r:
             raise GridError(f"{where}: run block {i}: the problem is set once, at the top level")
         try:
-            blocks.append(block(name, problem=prob, **r))
+            out += blocks(name, problem=prob, **r)
         except GridError as e:
             raise GridError(f"{where}: run block {i}: {e}") from None
-    return blocks, conf
+    check_size(sum(b.size for b in out))
+    return out, conf

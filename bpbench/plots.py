@@ -20,15 +20,21 @@ def _log_spaced(values):
                                                     rtol=1e-6)
 
 
+MAX_PANELS = 24
+
+
 def heatmap(df, x, y, facet=None, value="steps"):
     """Median steps over hyperparameters x and y (log colour scale), one panel per value of
     facet; cells that never converged are hatched grey. value="success" colours each cell by
     the share of its runs (restarts) that converged instead. Returns the Figure."""
     from matplotlib.colors import LogNorm, Normalize
     plt = _pyplot()
+    if facet is not None and (facet not in df or df[facet].isna().all()):
+        raise ValueError(f"these rows have no {facet} to facet by")
     panels = [(None, df)] if facet is None else list(df.groupby(facet, sort=True))
-    if facet is not None and facet not in df:
-        raise ValueError(f"no column {facet!r} to facet by")
+    if len(panels) > MAX_PANELS:
+        raise ValueError(f"--facet {facet} would draw {len(panels)} panels; at most "
+                         f"{MAX_PANELS} (pick a hyperparameter with fewer values)")
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False,

@@ -6,11 +6,11 @@ the network and data, ``seed`` the restart (NA for a problem with explicit initi
 """
 import json
 import os
-import tempfile
 
 import numpy as np
 import pandas as pd
 
+from .files import atomic_write
 from .network import ORDER_ALIASES, ORDERS
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS
 from .training import CONVERGED, STATUSES
@@ -106,10 +106,8 @@ def save(df, path):
     """Write df to path (.csv or Parquet) via a temporary file and a rename, so an interrupted
     or failed write never leaves a partial file."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bpbench-", suffix=".tmp")
-    os.close(fd)
-    try:
+
+    def write(tmp):
         if path.endswith(".csv"):
             df.to_csv(tmp, index=False)
         else:
@@ -121,10 +119,7 @@ def save(df, path):
             meta = dict(table.schema.metadata or {})
             meta[b"bpbench"] = json.dumps(df.attrs, default=str).encode()
             pq.write_table(table.replace_schema_metadata(meta), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    atomic_write(path, write)
 
 
 def load(path):
@@ -146,12 +141,32 @@ def load(path):
     return upgrade(df)
 
 
-def load_dataset(path):
+class IncompleteDataset(ValueError):
+    """A dataset directory whose sweep has not finished."""
+
+
+def load_dataset(path, partial=False):
     """A chunked dataset directory as one table (pandas reads the part files in order), with
-    the run settings of its first part."""
+    the run settings of its first part. An unfinished sweep (fewer parts than its manifest
+    plans) is refused unless partial, which reads what is there and records "k of n" in
+    attrs["chunks"]."""
     import glob
-    parts = sorted(glob.glob(os.path.join(os.fspath(path), "part-*.parquet")))
+    path = os.fspath(path)
+    parts = sorted(glob.glob(os.path.join(path, "part-*.parquet")))
     if not parts:
         raise ValueError(f"{path}: no part files, so not a bpbench dataset")
+    planned = None
+    try:
+        with open(os.path.join(path, "_manifest.json")) as f:
+            planned = int(json.load(f)["chunks"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if planned is not None and len(parts) < planned and not partial:
+        raise IncompleteDataset(f"{path} holds {len(parts)} of the sweep's {planned} chunks: "
+                                f"finish it with bpbench run ... -o {path} --resume, or pass "
+                                f"--partial to read what is there")
     frames = [load(p) for p in parts]
-    return concat(frames, frames[0].attrs)
+    df = concat(frames, frames[0].attrs)
+    if planned is not None:
+        df.attrs["chunks"] = f"{len(parts)} of {planned}"
+    return df

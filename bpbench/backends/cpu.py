@@ -8,8 +8,9 @@ Python thread pool: Numba's parfors would type and lower the whole kernel a seco
 doubled its compile time for no speed. Step counts are heavy-tailed (W1: median ~50, max
 5000), so a lane whose configuration finishes is refilled at once with the next pending one
 instead of idling until the slowest finishes; once the chunk's queue is empty the block
-shrinks by moving its last lane into the finished one. Chunks interleave (chunk c takes every nchunks-th configuration), so
-every thread gets its share of the slow corners of an ordered grid.
+shrinks by moving its last lane into the finished one. Chunks interleave (chunk c takes every
+nchunks-th configuration), so every thread gets its share of the slow corners of an ordered
+grid.
 
 ``fast=False`` compiles with IEEE semantics and gives the serial backend's results bit for bit;
 ``fast=True`` adds kernels.FAST_FLAGS, which change rounding and so, rarely, a step count.

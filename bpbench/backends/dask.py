@@ -1,8 +1,11 @@
 """Dask: pieces of the grid on the workers of a Dask cluster, each run by the cpu kernels.
 
-Without a scheduler address, a distributed.LocalCluster with one single-threaded worker
-process per core. Every task runs the cpu backend with one Numba thread per Dask thread, so
-workers x Numba threads never exceed the cores. Results come back in grid order, so the table
+Without a scheduler address, a distributed.LocalCluster with one single-threaded worker per
+core, as threads of this process: the kernels release the GIL, so threads use every core, and
+no worker process has to re-import the caller's script (which, without an
+``if __name__ == "__main__":`` guard, would start a cluster of its own). Every task runs the
+cpu backend with one Numba thread per Dask thread, so workers x Numba threads never exceed the
+cores. Results come back in grid order, so the table
 equals the cpu backend's. Install with ``pip install 'bpbench[dask]'``.
 """
 import atexit
@@ -33,7 +36,7 @@ def client(scheduler=None):
             return Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as e:
             raise GridError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
-    cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+    cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=False,
                            dashboard_address=":0", silence_logs=logging.ERROR)
     c = Client(cluster)
     atexit.register(cluster.close)

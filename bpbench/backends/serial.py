@@ -56,9 +56,19 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
 
 
 def history(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
-    """(loss, output) of every forward pass of the first configuration of H, and its status."""
-    hist = np.empty((max_steps, 2), dtype=H.dtype)
+    """(loss, output) of every forward pass of the first configuration of H, and its status.
+
+    The record starts at HISTORY rows; a run that outlasts it is run again with a record of
+    its now known length, so a large max_steps costs memory only if the run really is long."""
     threshold = H.dtype.type(margin if margin > 0 else tol)
-    n, status = specialise(_history, shape, optimizer, order, margin=margin > 0)(
-        H, W0, K, threshold, max_steps, hist)
-    return hist[:n], status
+    kernel = specialise(_history, shape, optimizer, order, margin=margin > 0)
+    rows = min(max_steps, HISTORY)
+    while True:
+        hist = np.empty((rows, 2), dtype=H.dtype)
+        n, status = kernel(H, W0, K, threshold, max_steps, hist)
+        if n <= rows:
+            return hist[:n], status
+        rows = n  # deterministic: the rerun takes the same path
+
+
+HISTORY = 1 << 16

@@ -15,6 +15,12 @@ from ..optimizers import HYPERPARAMETERS
 ORDER_CHOICE = click.Choice(list(ORDERS) + list(ORDER_ALIASES))
 
 
+def partial_option(f):
+    return click.option("--partial", is_flag=True,
+                        help="read an unfinished dataset directory as far as it goes "
+                             "(otherwise refused)")(f)
+
+
 def order_option(**kw):
     return click.option("--order", type=ORDER_CHOICE,
                         callback=lambda ctx, param, v: ORDER_ALIASES.get(v, v), **kw)
@@ -91,10 +97,12 @@ def echo_summary(df, by=()):
     click.echo(s.to_string(index=False))
 
 
-def load_table(path):
+def load_table(path, partial=False):
     from .. import results
     try:
-        df = results.load_dataset(path) if os.path.isdir(path) else results.load(path)
+        df = results.load_dataset(path, partial) if os.path.isdir(path) else results.load(path)
+    except results.IncompleteDataset:
+        raise
     except Exception as e:  # pyarrow/pandas raise many types for a file that is not a table
         raise ValueError(f"{path}: cannot read as a bpbench table ({type(e).__name__})")
     missing = set(results.COLUMNS) - set(df.columns)

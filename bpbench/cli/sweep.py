@@ -1,6 +1,9 @@
 """run: a sweep file (or options) through a backend into a table or a dataset."""
+import contextlib
 import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -44,8 +47,9 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, prob
     that uses it. The table has one row per configuration; a summary per optimizer is printed.
 
     The sweep runs in chunks. With a directory as output each finished chunk is written at
-    once (DIR/part-NNNNN.parquet, read whole with pandas.read_parquet(DIR)); after Ctrl-C or a
-    crash, --resume finishes the sweep and keeps every chunk already done. A file output is
+    once (DIR/part-NNNNN.parquet, read whole with pandas.read_parquet(DIR)); Ctrl-C lets the
+    chunk in progress finish and be saved (press it twice to stop at once), and after Ctrl-C
+    or a crash --resume finishes the sweep and keeps every chunk already done. A file output is
     written once, at the end, and must fit in memory.
     """
     import time
@@ -83,16 +87,19 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, prob
     t0 = time.perf_counter()
     bar = progress(sum(hi - lo for i, (_, lo, hi) in enumerate(chunks) if i not in done), quiet)
     try:
-        for i, df, cs in iter_chunks(blocks, conf, backend, fast, chunks, done,
-                                     {"sweep": os.path.basename(sweep_file)}, **options):
-            if as_dir:
-                ds.write(i, df)
-            else:
-                frames.append(df)
-            finished += 1
-            steps += cs
-            bar.update(len(df))
-            bar.set_postfix_str(f"{steps / (time.perf_counter() - t0):.3g} config-steps/s")
+        with deferred_interrupt() as stop:
+            for i, df, cs in iter_chunks(blocks, conf, backend, fast, chunks, done,
+                                         {"sweep": os.path.basename(sweep_file)}, **options):
+                if as_dir:
+                    ds.write(i, df)
+                else:
+                    frames.append(df)
+                finished += 1
+                steps += cs
+                bar.update(len(df))
+                bar.set_postfix_str(f"{steps / (time.perf_counter() - t0):.3g} config-steps/s")
+                if stop.requested and finished < len(chunks):
+                    raise KeyboardInterrupt
     except KeyboardInterrupt:
         bar.close()
         kept = (f"{finished} of {len(chunks)} chunks are saved in {output}; rerun with --resume"
@@ -114,6 +121,31 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, prob
         results.save(df, output)
     echo_summary(df)
     click.echo(f"saved {len(df):,} rows to {output} ({wall:.2f} s)")
+
+
+class _Stop:
+    requested = False
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Ctrl-C lets the chunk being computed finish (and be saved) before the run stops; a
+    second Ctrl-C stops at once."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def progress(total, quiet):

@@ -2,7 +2,7 @@
 import click
 
 from ..optimizers import HYPERPARAMETERS
-from . import echo_summary, load_table, main, order_option
+from . import echo_summary, load_table, main, order_option, partial_option
 
 RESTART_ROWS = 30  # settings listed by show
 
@@ -16,7 +16,8 @@ RESTART_ROWS = 30  # settings listed by show
               help="median steps over two hyperparameters (columns X, rows Y)")
 @click.option("--windows", is_flag=True,
               help="the convergent learning-rate window per setting of the others")
-def show(table, by, pivot, windows):
+@partial_option
+def show(table, by, pivot, windows, partial):
     """Summarise a saved table (a file or a dataset directory) per problem, optimizer and order.
 
     Configurations, the share converged / at max_steps / diverged, min, median and IQR of
@@ -24,10 +25,10 @@ def show(table, by, pivot, windows):
     restarts also gets one row per setting: restarts, success rate, and quantiles of steps.
     """
     from .. import analysis
-    df = load_table(table)
+    df = load_table(table, partial)
     echo_summary(df, by)
-    settings = {k: df.attrs[k] for k in ("tol", "margin", "max_steps", "dtype", "backend")
-                if k in df.attrs}
+    settings = {k: df.attrs[k] for k in ("tol", "margin", "max_steps", "dtype", "backend",
+                                         "chunks") if k in df.attrs}
     if settings:
         click.echo("  ".join(f"{k}={v}" for k, v in settings.items()))
     if analysis.has_restarts(df):
@@ -66,7 +67,8 @@ def show(table, by, pivot, windows):
 @click.option("--value", type=click.Choice(["steps", "success"]), default="steps",
               show_default=True,
               help="heatmap colour: median steps, or the share of runs (restarts) converged")
-def plot(table, output, x, y, facet, optimizer, order, kind, value):
+@partial_option
+def plot(table, output, x, y, facet, optimizer, order, kind, value, partial):
     """Heatmap over two hyperparameters, or restart ECDFs.
 
     Heatmap: log axes where the grid is log-spaced, a log colour scale for steps, and hatched
@@ -77,7 +79,7 @@ def plot(table, output, x, y, facet, optimizer, order, kind, value):
     """
     from .. import plots, results
     results.check_folder(output)
-    df = load_table(table)
+    df = load_table(table, partial)
     if optimizer:
         df = df[df.optimizer == optimizer]
     if order:
