@@ -2,6 +2,7 @@
 
 pandas is imported only where a table is built, so `bpbench reproduce` starts fast.
 """
+import functools
 import time
 
 import numpy as np
@@ -24,26 +25,41 @@ def run_attrs(conf, backend, fast, extra_attrs=None, blocks=()):
 def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
                 extra_attrs=None, **backend_options):
     """Yield (chunk number, table, config-steps) for each chunk of dataset.plan(blocks) not in
-    skip, in order. backend_options go to the backend (the dask scheduler address)."""
+    skip. Backends with a run_many (dask, cuda) keep several chunks in flight and yield them
+    as they finish, so the order may differ from the plan's; the others go in order.
+    backend_options go to the backend (the dask scheduler address)."""
     from . import dataset, results
     module = backend_module(backend)
     dtype = np.dtype(conf["dtype"])
     attrs = run_attrs(conf, backend, fast, extra_attrs, blocks)
-    for i, (b, lo, hi) in enumerate(chunks if chunks is not None else dataset.plan(blocks)):
-        if i in skip:
-            continue
-        block = blocks[b]
-        out = module.run(*block.args(dtype, lo, hi), conf["tol"], conf["max_steps"],
-                         grid.margin_for(conf, block.problem), fast=fast, **backend_options)
-        yield i, results.frame(block, *out, attrs, lo=lo), int(out[0].sum())
+    plan = chunks if chunks is not None else dataset.plan(blocks)
+
+    def jobs():  # lazily: a chunk's arrays are built when the backend takes it
+        for i, (b, lo, hi) in enumerate(plan):
+            if i not in skip:
+                block = blocks[b]
+                yield i, (*block.args(dtype, lo, hi), conf["tol"], conf["max_steps"],
+                          grid.margin_for(conf, block.problem))
+
+    run_many = getattr(module, "run_many", None) or functools.partial(_in_order, module)
+    for i, out in run_many(jobs(), fast, **backend_options):
+        b, lo, _ = plan[i]
+        yield i, results.frame(blocks[b], *out, attrs, lo=lo), int(out[0].sum())
+
+
+def _in_order(module, jobs, fast, **options):
+    for i, args in jobs:
+        yield i, module.run(*args, fast=fast, **options)
 
 
 def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None, **backend_options):
     """Run validated blocks with validated settings; one table for all of them."""
     from . import results
     t0 = time.perf_counter()
-    frames = [df for _, df, _ in iter_chunks(blocks, conf, backend, fast,
-                                             extra_attrs=extra_attrs, **backend_options)]
+    frames = [df for _, df, _ in sorted(iter_chunks(blocks, conf, backend, fast,
+                                                    extra_attrs=extra_attrs,
+                                                    **backend_options),
+                                        key=lambda chunk: chunk[0])]
     attrs = run_attrs(conf, backend, fast, extra_attrs, blocks)
     attrs["wall_s"] = round(time.perf_counter() - t0, 6)
     return results.concat(frames, attrs)

@@ -57,3 +57,25 @@ def test_cuda_restarts_and_margin_match_cpu():
     # XOR: biases, four patterns, seeded starts and the margin criterion on the GPU kernels.
     same_table("momentum", "inplace", problem="xor", seed=[0, 1, 2, 3, 4], lr=[0.5, 3.0],
                beta=0.9)
+
+
+def test_chunks_are_joined_into_device_sized_launches(tmp_path):
+    # 12 configurations in chunks of 4: one launch (the simulator's device batch is 64),
+    # and the same table as the cpu backend, chunk by chunk.
+    from click.testing import CliRunner
+
+    from bpbench.backends import cuda
+    from bpbench.cli import main
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('max_steps = 60\n[[run]]\noptimizer = "sgd"\n'
+                     'lr = { start = 0.5, stop = 20, num = 12, scale = "log" }\n')
+    before = cuda.launches
+    r = CliRunner().invoke(main, ["run", str(sweep), "-o", str(tmp_path / "g"), "--backend",
+                                  "cuda", "--chunk-size", "4", "-q"])
+    assert r.exit_code == 0, r.output
+    assert cuda.launches - before == 1
+    assert len(list((tmp_path / "g").glob("part-*.parquet"))) == 3
+    gpu = pd.read_parquet(tmp_path / "g")
+    cpu = bpbench.sweep("sgd", lr={"start": 0.5, "stop": 20, "num": 12, "scale": "log"},
+                        max_steps=60)
+    assert list(gpu.steps) == list(cpu.steps) and list(gpu.status) == list(cpu.status)

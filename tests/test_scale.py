@@ -1,6 +1,7 @@
 """Chunked datasets, resume after SIGKILL / SIGINT, manifests, memory, and the dask backend."""
 import json
 import os
+import threading
 import signal
 import subprocess
 import sys
@@ -158,3 +159,36 @@ def test_progress_bar_on_a_terminal_only_without_quiet(sweep_file, tmp_path, qui
     assert p.wait(timeout=120) == 0
     os.close(master)
     assert (b"config-steps/s" in seen) is (not quiet)
+
+
+_PIECES = {"lock": threading.Lock(), "running": 0, "peak": 0}
+
+
+def _counted_piece(*args):
+    """dask._piece, counting how many run at once (a module function: Dask pickles it)."""
+    from bpbench.backends import dask
+    with _PIECES["lock"]:
+        _PIECES["running"] += 1
+        _PIECES["peak"] = max(_PIECES["peak"], _PIECES["running"])
+    try:
+        return dask._piece.__wrapped_original__(*args)
+    finally:
+        with _PIECES["lock"]:
+            _PIECES["running"] -= 1
+
+
+def test_dask_keeps_every_worker_busy_across_chunks(monkeypatch):
+    # 8 single-threaded workers, a 262,144-configuration sweep in 65,536-configuration chunks:
+    # pieces of several chunks must run at once (chunk by chunk, at most 4 could).
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from bpbench.backends import dask
+    monkeypatch.setattr(_counted_piece, "__wrapped_original__", dask._piece, raising=False)
+    monkeypatch.setattr(dask, "_piece", _counted_piece)  # workers are threads of this process
+    kw = dict(lr="log:0.5:2:262144", max_steps=400)
+    with LocalCluster(n_workers=8, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as cluster, Client(cluster):
+        df = bpbench.sweep("sgd", backend="dask", scheduler=cluster.scheduler_address, **kw)
+    assert _PIECES["peak"] >= 8
+    pd.testing.assert_frame_equal(df, bpbench.sweep("sgd", **kw), check_like=True)

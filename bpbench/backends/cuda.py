@@ -3,7 +3,8 @@
 Each thread pulls the next pending configuration from an atomic counter as soon as its
 current one finishes, so heavy-tailed step counts leave no thread idle. The formulas are the
 CPU kernels' own (targets.retarget compiles them as device functions); only the primitives
-differ (CUDA's exp and sqrt). Large grids go through the device in batches.
+differ (CUDA's exp and sqrt). Chunks of a sweep are joined into device-sized launches
+(run_many), and very large grids go through the device in batches.
 
 GPU exp rounds differently from glibc's, so a configuration that sits on a limit cycle or
 right at the tol boundary can get a different step count than the exact CPU backends.
@@ -95,16 +96,66 @@ def kernel(shape, optimizer, order, margin=False):
     return train
 
 
+def _lanes():
+    """(threads per block, resident threads): enough to fill every multiprocessor; the
+    simulator runs each thread as a Python thread, so it gets a handful."""
+    from numba import config
+    if config.ENABLE_CUDASIM:
+        return 8, 16
+    sm = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", 0)
+    return THREADS_PER_BLOCK, sm * 16 * THREADS_PER_BLOCK
+
+
+BATCH_PER_LANE = 4  # configurations per resident thread in one launch, at least
+launches = 0  # kernel launches so far (the tests count them)
+
+
+def run_many(jobs, fast=False):
+    """Yield (key, result arrays) for each (key, run() arguments) of jobs, in order.
+
+    Consecutive jobs (chunks) of the same kernel and settings are joined into one launch of
+    at least BATCH_PER_LANE configurations per resident GPU thread, whatever the chunk size,
+    then split back into chunks."""
+    batch, size = [], 0
+    minimum = BATCH_PER_LANE * _lanes()[1]
+    for key, args in jobs:
+        if batch and not _same_kernel(batch[0][1], args):
+            yield from _launch(batch, fast)
+            batch, size = [], 0
+        batch.append((key, args))
+        size += args[3].shape[1]
+        if size >= minimum:
+            yield from _launch(batch, fast)
+            batch, size = [], 0
+    if batch:
+        yield from _launch(batch, fast)
+
+
+def _same_kernel(a, b):
+    """Whether two jobs' chunks can share a launch: same kernel, data and settings."""
+    return (a[:3] == b[:3] and a[3].dtype == b[3].dtype and np.array_equal(a[5], b[5])
+            and a[6:] == b[6:])
+
+
+def _launch(batch, fast):
+    shape, optimizer, order, _, _, K, *settings = batch[0][1]
+    H = np.concatenate([args[3] for _, args in batch], axis=1)
+    W0 = np.concatenate([args[4] for _, args in batch], axis=1)
+    out = run(shape, optimizer, order, H, W0, K, *settings, fast=fast)
+    lo = 0
+    for key, args in batch:
+        hi = lo + args[3].shape[1]
+        yield key, tuple(a[lo:hi] for a in out)
+        lo = hi
+
+
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
+    global launches
     train = kernel(shape, optimizer, order, margin > 0)
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
-    from numba import config
-    # Enough threads to fill every multiprocessor; the simulator runs each as a Python thread.
-    sm = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", 0)
-    per_block, max_lanes = ((8, 16) if config.ENABLE_CUDASIM
-                            else (THREADS_PER_BLOCK, sm * 16 * THREADS_PER_BLOCK))
+    per_block, max_lanes = _lanes()
     K_d = cuda.to_device(K)
     with np.errstate(all="ignore"):  # the simulator computes in NumPy; overflow is divergence
         for lo in range(0, n, BATCH):
@@ -112,6 +163,7 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
             blocks = math.ceil(min(hi - lo, max_lanes) / per_block)
             S = cuda.device_array((net(shape).nrows, blocks * per_block), H.dtype)
             out = [cuda.device_array(hi - lo, a.dtype) for a in (passes, status, loss, output)]
+            launches += 1
             train[blocks, per_block](cuda.to_device(np.ascontiguousarray(H[:, lo:hi])),
                                      cuda.to_device(np.ascontiguousarray(W0[:, lo:hi])),
                                      K_d, H.dtype.type(margin if margin > 0 else tol), max_steps,

@@ -54,14 +54,53 @@ def _piece(shape, optimizer, order, H, W0, K, tol, max_steps, margin, fast):
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False,
         scheduler=None):
+    job = (shape, optimizer, order, H, W0, K, tol, max_steps, margin)
+    return next(run_many([(0, job)], fast, scheduler))[1]
+
+
+IN_FLIGHT_PER_THREAD = 2  # tasks queued per worker thread: none idles between tasks
+
+
+def run_many(jobs, fast=False, scheduler=None):
+    """Yield (key, result arrays) for each (key, run() arguments) of jobs, as they finish.
+
+    Each job (a chunk) is cut into pieces of PIECE configurations, and jobs are submitted
+    ahead, so that IN_FLIGHT_PER_THREAD tasks per worker thread are always queued or running,
+    whatever the chunk size: saving stays per chunk, parallelism spans chunks. Jobs are read
+    lazily, so only the chunks in flight are held in memory. Unfinished tasks are cancelled
+    when the caller stops early (Ctrl-C)."""
+    from distributed import as_completed
     c = client(scheduler)
-    n = H.shape[1]
-    # Scattered first, so the arrays travel to the workers once and not inside the task graph.
-    los = range(0, n, PIECE)
-    pieces = c.scatter([np.ascontiguousarray(H[:, lo:lo + PIECE]) for lo in los])
-    starts = c.scatter([np.ascontiguousarray(W0[:, lo:lo + PIECE]) for lo in los])
-    k = len(pieces)
-    futures = c.map(_piece, [shape] * k, [optimizer] * k, [order] * k, pieces, starts,
-                    [K] * k, [tol] * k, [max_steps] * k, [margin] * k, [fast] * k, pure=False)
-    parts = c.gather(futures)
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+    window = IN_FLIGHT_PER_THREAD * max(1, sum(c.nthreads().values()))
+    jobs = iter(jobs)
+    done = as_completed()
+    where, parts = {}, {}  # future key -> (job key, piece, future); job key -> piece results
+
+    def feed():
+        while len(where) < window:
+            job = next(jobs, None)
+            if job is None:
+                return
+            key, (shape, optimizer, order, H, W0, K, tol, max_steps, margin) = job
+            los = range(0, H.shape[1], PIECE)
+            parts[key] = [None] * len(los)
+            for k, lo in enumerate(los):
+                f = c.submit(_piece, shape, optimizer, order,
+                             np.ascontiguousarray(H[:, lo:lo + PIECE]),
+                             np.ascontiguousarray(W0[:, lo:lo + PIECE]), K, tol, max_steps,
+                             margin, fast, pure=False)
+                where[f.key] = (key, k, f)
+                done.add(f)
+
+    try:
+        feed()
+        for f in done:
+            key, k, _ = where.pop(f.key)
+            parts[key][k] = f.result()
+            feed()
+            if all(p is not None for p in parts[key]):
+                pieces = parts.pop(key)
+                yield key, tuple(np.concatenate([p[j] for p in pieces]) for j in range(4))
+    finally:
+        if where:
+            c.cancel([f for _, _, f in where.values()])

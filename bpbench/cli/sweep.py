@@ -93,7 +93,7 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, prob
                 if as_dir:
                     ds.write(i, df)
                 else:
-                    frames.append(df)
+                    frames.append((i, df))
                 finished += 1
                 steps += cs
                 bar.update(len(df))
@@ -117,6 +117,7 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, prob
             return 0
         df = results.load_dataset(output)
     else:
+        frames = [df for _, df in sorted(frames, key=lambda chunk: chunk[0])]
         df = results.concat(frames, dict(frames[0].attrs, wall_s=round(wall, 6)))
         results.save(df, output)
     echo_summary(df)
