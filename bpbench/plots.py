@@ -46,7 +46,7 @@ def heatmap(df, x, y, facet=None, value="steps"):
         norm = (LogNorm(vmin=max(1, finite.min()), vmax=max(2, finite.max())) if len(finite)
                 else None)
     mesh = None
-    for ax, (value, part) in zip(axes.flat, panels):
+    for ax, (panel, part) in zip(axes.flat, panels):
         p = pivot(part, x, y, value)
         grid = p.to_numpy()
         xs, ys = p.columns.to_numpy(), p.index.to_numpy()
@@ -61,8 +61,8 @@ def heatmap(df, x, y, facet=None, value="steps"):
             ax.set_yscale("log")
         ax.set_xlabel(x)
         ax.set_ylabel(y)
-        if value is not None:
-            ax.set_title(f"{facet} = {value:.3g}")
+        if panel is not None:
+            ax.set_title(f"{facet} = {panel:.3g}")
     for ax in list(axes.flat)[len(panels):]:
         ax.remove()
     if mesh is not None and norm is not None:

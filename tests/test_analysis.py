@@ -115,3 +115,56 @@ def test_without_matplotlib_one_clear_line(tmp_path, monkeypatch):
     assert r.exit_code == 1
     assert r.stderr.strip().splitlines()[-1] == ("bpbench: error: plotting needs matplotlib: "
                                                  "pip install 'bpbench[plot]'")
+
+
+def restart_table():
+    # Two settings of 4 restarts each; NA = did not converge.
+    steps = [10, 20, 30, pd.NA, 5, pd.NA, pd.NA, pd.NA]
+    df = pd.DataFrame({"lr": [0.1] * 4 + [1.0] * 4, "steps": steps,
+                       "status": ["converged"] * 3 + ["max_steps", "converged", "max_steps",
+                                                      "diverged", "max_steps"]})
+    df["optimizer"] = pd.Categorical(["sgd"] * 8, dtype=results.OPTIMIZER_T)
+    df["order"] = pd.Categorical(["simultaneous"] * 8, dtype=results.ORDER_T)
+    df["status"] = df.status.astype(results.STATUS_T)
+    df["steps"] = df.steps.astype("Int64")
+    df["beta"] = df["beta2"] = df["eps"] = np.nan
+    df["final_loss"] = df["final_output"] = 0.0
+    df["problem"] = pd.Categorical(["xor"] * 8)
+    df["seed"] = pd.array([0, 1, 2, 3] * 2, dtype="Int64")
+    return df[list(results.COLUMNS)]
+
+
+def test_restart_summary_by_hand():
+    df = restart_table()
+    assert analysis.has_restarts(df) and not analysis.has_restarts(table())
+    r = analysis.restarts(df).set_index("lr")
+    assert list(r.restarts) == [4, 4]
+    assert (r.loc[0.1, "success"], r.loc[1.0, "success"]) == (0.75, 0.25)
+    assert (r.loc[0.1, "diverged"], r.loc[1.0, "diverged"]) == (0.0, 0.25)
+    # 10, 20, 30, inf: linear quantiles 25% -> 17.5, median -> 25, 75% -> inf (not NaN)
+    assert (r.loc[0.1, "q25"], r.loc[0.1, "median"]) == (17.5, 25.0)
+    assert r.loc[0.1, "q75"] == np.inf and r.loc[1.0, "median"] == np.inf
+    e = analysis.ecdf(df)
+    at = e[e.lr == 0.1].set_index("step").fraction
+    assert at[10] == 0.25 and at[20] == 0.5 and at[at.index.max()] == 0.75
+
+
+def test_ecdf_and_success_heatmap_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    from bpbench import plots
+    df = restart_table()
+    fig = plots.ecdf_curves(df)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_ylim() == (0, 1.02)
+    assert len(ax.get_lines()) == 2
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["lr=0.1", "lr=1"]
+    assert max(ax.get_lines()[0].get_ydata()) == 0.75
+    two = pd.concat([df, df.assign(eps=0.1)], ignore_index=True)
+    fig = plots.heatmap(two.assign(eps=two.eps.fillna(0.01)), "lr", "eps", value="success")
+    bar = fig.axes[-1]
+    assert bar.get_ylabel() == "share of runs converged" and bar.get_ylim() == (0.0, 1.0)
+    out = tmp_path / "h.png"
+    results.save(df, tmp_path / "r.parquet")
+    r = CliRunner().invoke(main, ["plot", str(tmp_path / "r.parquet"), "-o", str(out),
+                                  "--kind", "ecdf"])
+    assert r.exit_code == 0 and out.stat().st_size > 0
