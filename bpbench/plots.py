@@ -23,6 +23,21 @@ def _log_spaced(values):
 MAX_PANELS = 24
 
 
+def edges(values):
+    """Cell edges around sorted axis values: geometric midpoints on a log-spaced axis (linear
+    ones would push its smallest cell off a log axis), arithmetic ones otherwise, and a cell of
+    its own width around a single value."""
+    v = np.asarray(values, dtype=float)
+    if len(v) == 1:
+        half = 0.1 * abs(v[0]) or 0.5
+        return np.array([v[0] - half, v[0] + half])
+    if _log_spaced(v):
+        mid = np.sqrt(v[:-1] * v[1:])
+        return np.r_[v[0] ** 2 / mid[0], mid, v[-1] ** 2 / mid[-1]]
+    mid = (v[:-1] + v[1:]) / 2
+    return np.r_[2 * v[0] - mid[0], mid, 2 * v[-1] - mid[-1]]
+
+
 def heatmap(df, x, y, facet=None, value="steps"):
     """Median steps over hyperparameters x and y (log colour scale), one panel per value of
     facet; cells that never converged are hatched grey. value="success" colours each cell by
@@ -52,9 +67,9 @@ def heatmap(df, x, y, facet=None, value="steps"):
         xs, ys = p.columns.to_numpy(), p.index.to_numpy()
         ax.set_facecolor("0.85")  # inf (never converged) is masked and shows this
         ax.patch.set_hatch("//")
-        mesh = ax.pcolormesh(xs, ys, np.ma.masked_invalid(np.where(np.isinf(grid), np.nan,
-                                                                     grid)),
-                             norm=norm, cmap="viridis", shading="nearest")
+        mesh = ax.pcolormesh(edges(xs), edges(ys),
+                             np.ma.masked_invalid(np.where(np.isinf(grid), np.nan, grid)),
+                             norm=norm, cmap="viridis", shading="flat")
         if _log_spaced(xs):
             ax.set_xscale("log")
         if _log_spaced(ys):

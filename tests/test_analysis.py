@@ -168,3 +168,19 @@ def test_ecdf_and_success_heatmap_figures(tmp_path):
     r = CliRunner().invoke(main, ["plot", str(tmp_path / "r.parquet"), "-o", str(out),
                                   "--kind", "ecdf"])
     assert r.exit_code == 0 and out.stat().st_size > 0
+
+
+def test_heatmap_cells_stay_inside_log_axes():
+    # lr = 1e-3 .. 1: with linear midpoints the 1e-3 column's left edge would be negative and
+    # fall off a log axis; geometric ones keep every cell on the plot.
+    pytest.importorskip("matplotlib")
+    from bpbench import plots
+    e = plots.edges([1e-3, 1e-2, 1e-1, 1.0])
+    np.testing.assert_allclose(e, [10 ** -3.5, 10 ** -2.5, 10 ** -1.5, 10 ** -0.5, 10 ** 0.5])
+    assert list(plots.edges([0.9])) == [0.81, 0.99]
+    df = table()
+    df["lr"] = df.lr.map({0.01: 1e-3, 0.1: 1e-2, 1.0: 1e-1})
+    fig = plots.heatmap(df, "lr", "beta")
+    ax = fig.axes[0]
+    x0, x1 = ax.get_xlim()
+    assert ax.get_xscale() == "log" and x0 <= 10 ** -3.5 * 1.001 and x1 >= 10 ** -0.5 * 0.999

@@ -78,6 +78,8 @@ def plot(table, output, x, y, facet, optimizer, order, kind, value, partial):
     (pip install 'bpbench[plot]').
     """
     from .. import plots, results
+    if kind == "heatmap" and x == y:
+        raise click.UsageError(f"--x and --y are both {x}; a heatmap needs two hyperparameters")
     results.check_folder(output)
     df = load_table(table, partial)
     if optimizer:
