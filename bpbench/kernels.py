@@ -17,7 +17,7 @@ from numba.core.registry import CPUDispatcher
 from .network import fast_exp, net
 from .optimizers import OPTIMIZERS
 from .targets import retarget
-from .training import verdict, verdict_margin
+from .training import criterion
 
 
 # fastmath=True minus nnan and ninf, which would let LLVM drop the NaN checks that detect
@@ -32,10 +32,9 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False):
     FAST_FLAGS and computes e^x with network.fast_exp, which vectorises (libm's exp is a scalar
     call per lane)."""
     formulas = net(shape)
-    g = dict(template.__globals__, update=OPTIMIZERS[optimizer].update,
-             forward=formulas.forward_margin if margin else formulas.forward,
-             verdict=verdict_margin if margin else verdict,
-             backprop=formulas.backprop[order], pack=formulas.pack)
+    forward, verdict = criterion(formulas, margin)
+    g = dict(template.__globals__, update=OPTIMIZERS[optimizer].update, forward=forward,
+             verdict=verdict, backprop=formulas.backprop[order], pack=formulas.pack)
     if fast:
         inline = njit(inline="always")
         memo = {}

@@ -37,11 +37,10 @@ def verdict_margin(S, l, margin, max_steps):
     return judge(S, l, S[ERR, l] < margin, max_steps)
 
 
-def criterion(tol, margin, net):
-    """(forward, verdict, threshold) for a run: the margin criterion when margin > 0."""
-    if margin > 0:
-        return net.forward_margin, verdict_margin, margin
-    return net.forward, verdict, tol
+def criterion(net, margin):
+    """(forward, verdict) of a shape's formulas (network.net): the loss criterion, or the
+    margin one when margin is true."""
+    return (net.forward_margin, verdict_margin) if margin else (net.forward, verdict)
 
 
 @njit(inline="always")

@@ -71,7 +71,7 @@ def kernel(shape, optimizer, order, margin=False):
     require()
     dev, prims, memo = cuda.jit(device=True), _primitives(), {}
     formulas = net(shape)
-    forward, verdict, _ = criterion(0.0, 1.0 if margin else 0.0, formulas)
+    forward, verdict = criterion(formulas, margin)
     start_d, step_d, verdict_d = (retarget(f, dev, prims, memo) for f in (start, step, verdict))
     update_d = retarget(OPTIMIZERS[optimizer].update, dev, prims, memo)
     forward_d, backprop_d, pack_d = (retarget(f, dev, prims, memo) for f in (

@@ -10,7 +10,7 @@ import numpy as np
 from ..network import ERR, FINITE, LOSS, N, OUT, net
 from ..optimizers import OPTIMIZERS
 from ..targets import numpy_version
-from ..training import CONVERGED, DIVERGED, MAX_STEPS, RUNNING, start, step
+from ..training import CONVERGED, DIVERGED, MAX_STEPS, RUNNING, criterion, start, step
 
 CHUNK = 1 << 16  # configurations per pass: keeps the state in cache-sized pieces
 
@@ -32,7 +32,7 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     step_np, start_np = numpy_version(step), numpy_version(start)
     formulas = net(shape)
     update = numpy_version(OPTIMIZERS[optimizer].update)
-    forward = numpy_version(formulas.forward_margin if margin > 0 else formulas.forward)
+    forward = numpy_version(criterion(formulas, margin > 0)[0])
     backprop = numpy_version(formulas.backprop[order])
     D = numpy_version(formulas.pack)(K)
     tol, margin = H.dtype.type(tol), H.dtype.type(margin)
