@@ -368,6 +368,7 @@ def parse(doc, overrides=None, where="sweep"):
         try:
             out += blocks(name, problem=prob, **r)
         except GridError as e:
-            raise GridError(f"{where}: run block {i}: {e}") from None
+            block_no = f"run block {i}: " if len(runs) > 1 or where != "command line" else ""
+            raise GridError(f"{where}: {block_no}{e}") from None
     check_size(sum(b.size for b in out))
     return out, conf

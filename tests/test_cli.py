@@ -113,3 +113,23 @@ def test_cuda_backend_without_gpu_is_one_clear_line(tmp_path):
     assert r.stderr.strip().startswith("bpbench: error: no CUDA GPU found; install bpbench[cuda]")
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_run_without_a_sweep_file(tmp_path):
+    out = tmp_path / "x.parquet"
+    r = invoke("run", "--optimizer", "sgd,adam", "--order", "seed,simultaneous",
+               "--lr", "log:0.1:10:4", "--max-steps", "300", "-o", out, "-q")
+    assert r.exit_code == 0, r.output
+    df = pd.read_parquet(out)
+    assert len(df) == 16 and df.attrs["sweep"] == "command line"
+    assert list(dict.fromkeys(zip(df.optimizer, df.order))) == [
+        ("sgd", "inplace"), ("sgd", "simultaneous"), ("adam", "inplace"),
+        ("adam", "simultaneous")]
+    for args, message in ((["--lr", "1"], "give a sweep file, or --optimizer"),
+                          (["--optimizer", "sgd"], "name the output with -o"),
+                          ([CLAIM, "--optimizer", "sgd", "-o", tmp_path / "y.csv"],
+                           "--optimizer is for sweeps without a file"),
+                          (["--optimizer", "sgd", "--order", "up", "-o", tmp_path / "y.csv"],
+                           "command line: unknown order 'up'")):
+        r = invoke("run", *args)
+        assert r.exit_code in (1, 2) and message in r.stderr, r.stderr

@@ -190,5 +190,7 @@ def test_dask_keeps_every_worker_busy_across_chunks(monkeypatch):
     with LocalCluster(n_workers=8, threads_per_worker=1, processes=False,
                       dashboard_address=":0") as cluster, Client(cluster):
         df = bpbench.sweep("sgd", backend="dask", scheduler=cluster.scheduler_address, **kw)
+        dask.client(cluster.scheduler_address).close()  # before its cluster goes
+        dask.client.cache_clear()
     assert _PIECES["peak"] >= 8
     pd.testing.assert_frame_equal(df, bpbench.sweep("sgd", **kw), check_like=True)

@@ -9,11 +9,15 @@ import click
 
 from .. import grid
 from ..backends import BACKENDS
-from . import echo_summary, hyper_options, main, order_option, problem_option, setting_options
+from . import echo_summary, hyper_options, main, problem_option, setting_options
 
 
 @main.command()
-@click.argument("sweep_file", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
+@click.argument("sweep_file", metavar="[SWEEP.toml]", type=click.Path(dir_okay=False),
+                required=False)
+@click.option("--optimizer", metavar="NAMES", default=None,
+              help="without a sweep file: the optimizers to sweep, a comma list "
+                   "(sgd,momentum,nesterov,rmsprop,adam,adagrad)")
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="a .parquet or .csv file, or a directory (DIR/ or a name without an "
                    "extension) for a chunked Parquet dataset  [default: ./SWEEP.parquet]")
@@ -27,8 +31,9 @@ from . import echo_summary, hyper_options, main, order_option, problem_option, s
                    "cluster]")
 @click.option("--fast", is_flag=True,
               help="fast kernels: FMA contraction and reassociation; rarely a different count")
-@order_option(default=None, help="override every block's update order (inplace: the post's "
-                                  "back(); simultaneous: textbook; seed: old name of inplace)")
+@click.option("--order", metavar="ORDERS", default=None,
+              help="update order(s) for every block, a comma list: inplace (the post's back(); "
+                   "seed is its old name) or simultaneous (textbook)")
 @problem_option
 @click.option("--seed", metavar="SEEDS", default=None,
               help="restart seeds for a problem with a random init: N, a comma list or "
@@ -38,13 +43,16 @@ from . import echo_summary, hyper_options, main, order_option, problem_option, s
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 @setting_options
 @hyper_options
-def run(sweep_file, output, force, resume, backend, scheduler, fast, order, problem, seed,
-        chunk_size, quiet, tol, max_steps, dtype, margin, **hyper):
-    """Run the sweep in SWEEP.toml and save its table.
+def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, order, problem,
+        seed, chunk_size, quiet, tol, max_steps, dtype, margin, **hyper):
+    """Run the sweep in SWEEP.toml, or one given by options alone, and save its table.
 
     Options override the file: an AXIS is a number, a comma list (0.01,0.1,1) or a range
     lin:START:STOP:NUM or log:START:STOP:NUM, and replaces that hyperparameter in every block
-    that uses it. The table has one row per configuration; a summary per optimizer is printed.
+    that uses it. Without a file, --optimizer names the optimizers and the options are the
+    whole sweep, e.g. bpbench run --optimizer rmsprop,adam --order inplace,simultaneous
+    --lr log:1e-3:1:64 -o out.parquet. The table has one row per configuration; a summary per
+    optimizer is printed.
 
     The sweep runs in chunks. With a directory as output each finished chunk is written at
     once (DIR/part-NNNNN.parquet, read whole with pandas.read_parquet(DIR)); Ctrl-C lets the
@@ -61,9 +69,24 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, prob
     backend_module(backend)
     if scheduler and backend != "dask":
         raise click.UsageError("--scheduler needs --backend dask")
-    overrides = dict(hyper, order=order, tol=tol, max_steps=max_steps, dtype=dtype,
+    orders = None if order is None else [o.strip() for o in order.split(",")]
+    overrides = dict(hyper, order=orders, tol=tol, max_steps=max_steps, dtype=dtype,
                      margin=margin, problem=problem, seed=seed)
-    blocks, conf = grid.load(sweep_file, overrides)
+    if sweep_file is None:
+        if not optimizer:
+            raise click.UsageError("give a sweep file, or --optimizer (and the axes) to sweep "
+                                   "without one")
+        if output is None:
+            raise click.UsageError("without a sweep file, name the output with -o")
+        doc = {"run": [{"optimizer": [o.strip() for o in optimizer.split(",")]}]}
+        blocks, conf = grid.parse(doc, overrides, where="command line")
+        label = "command line"
+    else:
+        if optimizer:
+            raise click.UsageError("--optimizer is for sweeps without a file; the file's "
+                                   "[[run]] blocks name their optimizers")
+        blocks, conf = grid.load(sweep_file, overrides)
+        label = sweep_file
     if output is None:
         output = os.path.splitext(os.path.basename(sweep_file))[0] + ".parquet"
     n = sum(b.size for b in blocks)
@@ -79,7 +102,7 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, prob
         results.check_writable(output, force)
         dataset.check_memory(n)
         done = set()
-    click.echo(f"{sweep_file}: {len(blocks)} block(s), {n:,} configurations, backend {backend}"
+    click.echo(f"{label}: {len(blocks)} block(s), {n:,} configurations, backend {backend}"
                + (f", {len(done)} of {len(chunks)} chunks already done" if done else ""),
                err=True)
     options = {"scheduler": scheduler} if scheduler else {}
@@ -89,7 +112,7 @@ def run(sweep_file, output, force, resume, backend, scheduler, fast, order, prob
     try:
         with deferred_interrupt() as stop:
             for i, df, cs in iter_chunks(blocks, conf, backend, fast, chunks, done,
-                                         {"sweep": os.path.basename(sweep_file)}, **options):
+                                         {"sweep": os.path.basename(label)}, **options):
                 if as_dir:
                     ds.write(i, df)
                 else:
