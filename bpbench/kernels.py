@@ -9,6 +9,8 @@ Each specialisation gets its own qualified name, so Numba's on-disk cache keeps 
 (template, shape, optimizer, order, mode) instead of mixing them.
 """
 import functools
+import os
+import sys
 import types
 
 from numba import njit
@@ -47,5 +49,20 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False):
     f.__doc__ = template.__doc__
     # error_model="numpy": division by zero gives inf/NaN like IEEE instead of a zero check on
     # every division, which would block SIMD. nogil: the cpu backend calls it from threads.
-    return njit(cache=True, error_model="numpy", nogil=True,
-                fastmath=FAST_FLAGS if fast else False)(f)
+    kernel = njit(cache=True, error_model="numpy", nogil=True,
+                  fastmath=FAST_FLAGS if fast else False)(f)
+    _announce(kernel, f"{optimizer}/{order}" + ("/fast" if fast else ""), shape)
+    return kernel
+
+
+def _announce(kernel, what, shape):
+    """Say on a terminal that a kernel is about to compile for the first time: seconds to a
+    minute and more for a large network, which would otherwise look like a hang."""
+    try:
+        cached = os.path.exists(kernel._cache._cache_file._index_path)
+    except AttributeError:  # Numba's cache internals moved: say nothing rather than fail
+        return
+    if not cached and sys.stderr.isatty():
+        layers = "-".join(map(str, shape.layers))
+        print(f"bpbench: compiling {what} kernels for the {layers} network "
+              f"(once: they are cached for next time)", file=sys.stderr, flush=True)

@@ -15,3 +15,19 @@ def test_kernels_cached_in_user_cache_folder(tmp_path):
     [folder] = (tmp_path / "bpbench").iterdir()
     assert folder.name.startswith("numba-")
     assert list(folder.rglob("*.nbi")) and list(folder.rglob("*.nbc"))
+
+
+def test_first_compile_is_announced_on_a_terminal(tmp_path, monkeypatch, capsys):
+    import numba
+
+    from bpbench.backends import serial
+    from bpbench.kernels import specialise
+    from bpbench.problems import resolve
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))  # an empty cache
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    specialise.__wrapped__(serial._run, resolve("xor").shape, "adam", "inplace")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "compiling adam/inplace kernels for the 2-2-1 network" in err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    specialise.__wrapped__(serial._run, resolve("xor").shape, "adam", "inplace")
+    assert capsys.readouterr().err == ""
