@@ -110,8 +110,11 @@ def trajectory(optimizer, *, order="simultaneous", problem=None, seed=None, tol=
     """NumPy arrays for one configuration: (outputs, losses, status name), one entry per
     forward pass; the output is the first output unit's on the first pattern. trace() wraps
     this in a table."""
-    b = _one(optimizer, order, problem, seed, hyper)
-    conf = grid.settings(tol, max_steps, dtype, margin)
+    return _trajectory(_one(optimizer, order, problem, seed, hyper),
+                       grid.settings(tol, max_steps, dtype, margin))
+
+
+def _trajectory(b, conf):
     from .backends import serial
     dt = np.dtype(conf["dtype"])
     hist, status = serial.history(*b.args(dt), conf["tol"], conf["max_steps"],
@@ -128,12 +131,11 @@ def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
     """
     import pandas as pd
     b = _one(optimizer, order, problem, seed, hyper)
-    output, loss, status = trajectory(optimizer, order=order, problem=b.problem, seed=seed,
-                                      tol=tol, max_steps=max_steps, margin=margin, dtype=dtype,
-                                      **hyper)
+    conf = grid.settings(tol, max_steps, dtype, margin)
+    output, loss, status = _trajectory(b, conf)
     df = pd.DataFrame({"step": np.arange(1, len(loss) + 1),
                        "output": output.astype(np.float64), "loss": loss.astype(np.float64)})
-    df.attrs.update(grid.settings(tol, max_steps, dtype, margin), problem=b.problem.name,
+    df.attrs.update(conf, problem=b.problem.name,
                     optimizer=optimizer, order=b.order, status=status,
                     **{h: float(v[0]) for h, v in b.axes.items()})
     if b.seeds is not None:

@@ -33,7 +33,7 @@ def spec(blocks, conf, fast, size):
     def one(b):
         d = {"optimizer": b.optimizer, "order": b.order,
              "axes": {h: [float(v) for v in a] for h, a in b.axes.items()}}
-        if b.problem.name != "post" or b.problem.spec != problems.POST.spec:
+        if b.problem.spec != problems.POST.spec:
             d["problem"] = b.problem.spec
         if b.seeds is not None:
             d["seeds"] = [int(s) for s in b.seeds]

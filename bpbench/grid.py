@@ -26,9 +26,6 @@ SETTINGS = {"tol": 1e-7, "max_steps": 10000, "dtype": "float64", "margin": None}
 class GridError(ValueError):
     """A sweep specification that cannot be run; the message is one line for the user."""
 
-
-_NONE = type("NoOptimizer", (), {"hyper": ()})()
-
 @dataclass
 class Block:
     optimizer: str
@@ -261,9 +258,9 @@ def blocks(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
         raise GridError("optimizer and order need at least one value each")
     if len(optimizers) == 1:
         return [block(optimizers[0], o, problem, seed, **hyper) for o in orders]
+    known = [OPTIMIZERS[o] for o in optimizers if isinstance(o, str) and o in OPTIMIZERS]
     for h in hyper:
-        if not any(isinstance(o, str) and h in OPTIMIZERS.get(o, _NONE).hyper
-                   for o in optimizers):
+        if not any(h in opt.hyper for opt in known):
             raise GridError(f"none of {', '.join(map(str, optimizers))} has a hyperparameter "
                             f"{h!r}")
     out = []

@@ -62,13 +62,13 @@ def history(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
     its now known length, so a large max_steps costs memory only if the run really is long."""
     threshold = H.dtype.type(margin if margin > 0 else tol)
     kernel = specialise(_history, shape, optimizer, order, margin=margin > 0)
-    rows = min(max_steps, HISTORY)
+    length = min(max_steps, HISTORY)
     while True:
-        hist = np.empty((rows, 2), dtype=H.dtype)
+        hist = np.empty((length, 2), dtype=H.dtype)
         n, status = kernel(H, W0, K, threshold, max_steps, hist)
-        if n <= rows:
+        if n <= length:
             return hist[:n], status
-        rows = n  # deterministic: the rerun takes the same path
+        length = n  # deterministic: the rerun takes the same path
 
 
 HISTORY = 1 << 16
