@@ -22,59 +22,139 @@ def hyperparameters(df):
     return [h for h in HYPERPARAMETERS if h in df and df[h].notna().any()]
 
 
+def median_inf(s):
+    """The median with failures as +inf (linear interpolation, numpy's default): the mean of
+    the middle two of an even count, inf as soon as an infinite value takes part. The one
+    median of bpbench: summary, pivot, restarts and plots all use it."""
+    return float(quantiles_inf(s, [0.5])[0])
+
+
 def summary(df, by=()):
-    """One row per problem, optimizer and order (and per value of each column in `by`):
-    configurations,
-    the share converged / hitting max_steps / diverged, min, median and IQR of steps, and the
-    best configuration (fewest steps; ties go to the first in grid order)."""
+    """One row per problem, optimizer and order (and per value of each column in `by`).
+
+    Columns: configurations; the share converged / hitting max_steps / diverged; min, median
+    and IQR of steps (failures as infinite, see median_inf); ``best``, the configuration with
+    the fewest steps (ties: the first in grid order), and ``robust_best``, the fewest steps
+    among settings whose grid neighbours (one step up or down any hyperparameter axis) also
+    converge, which an isolated lucky cell beside a region that fails cannot win. With random
+    restarts both compare settings by their median over restarts.
+    """
     keys = GROUP + list(by)
     rows = []
     # dropna=False: an optimizer without a `by` hyperparameter keeps its rows (as NaN)
     for key, g in df.groupby(keys, observed=True, sort=False, dropna=False):
         s = steps_or_inf(g)
-        q1, med, q3 = np.quantile(s, [0.25, 0.5, 0.75], method="lower")
+        q1, med, q3 = quantiles_inf(s, [0.25, 0.5, 0.75])
         with np.errstate(invalid="ignore"):  # inf - inf: no spread to speak of, NaN
             iqr = q3 - q1
-        conv = g[g.status == "converged"]
         share = g.status.value_counts(normalize=True)
+        per = settings_median(g)
+        ok = per[np.isfinite(per.median_steps)]
+        best = "-" if ok.empty else describe(ok.loc[ok.median_steps.idxmin()])
+        robust = robust_settings(per)
+        robust_best = ("-" if robust.empty
+                       else describe(robust.loc[robust.median_steps.idxmin()]))
+        conv = g.steps.dropna()
         rows.append(dict(zip(keys, key), configurations=len(g),
                          converged=share.get("converged", 0.0),
                          max_steps=share.get("max_steps", 0.0),
                          diverged=share.get("diverged", 0.0),
-                         min_steps=pd.NA if conv.empty else int(conv.steps.min()),
-                         median_steps=med, iqr_steps=iqr,
-                         best="-" if conv.empty
-                         else describe(conv.iloc[int(np.argmin(conv.steps.to_numpy()))])))
+                         min_steps=pd.NA if conv.empty else int(conv.min()),
+                         median_steps=med, iqr_steps=iqr, best=best,
+                         robust_best=robust_best))
     out = pd.DataFrame(rows, columns=keys + ["configurations", "converged", "max_steps",
                                              "diverged", "min_steps", "median_steps",
-                                             "iqr_steps", "best"])
+                                             "iqr_steps", "best", "robust_best"])
     out["min_steps"] = out["min_steps"].astype("Int64")
     return out
 
 
+def settings_median(df):
+    """One row per setting (problem, optimizer, order, hyperparameters), in grid order, with
+    its median steps over restarts (failures as inf; a single run's own steps)."""
+    keys = settings_of(df)
+    d = df.assign(_steps=steps_or_inf(df))
+    return (d.groupby(keys, observed=True, sort=False, dropna=False)["_steps"]
+            .agg(median_inf).rename("median_steps").reset_index())
+
+
+def robust_settings(per):
+    """The settings of one group (settings_median rows) that converge and whose neighbours on
+    the grid all converge too. A neighbour differs in one varying hyperparameter by one
+    position among that hyperparameter's sorted values, the others equal."""
+    axes = [h for h in HYPERPARAMETERS if h in per and per[h].nunique() > 1]
+    finite = np.isfinite(per.median_steps.to_numpy())
+    if not axes:
+        return per[finite]
+    index = np.stack([np.searchsorted(np.sort(per[h].unique()), per[h]) for h in axes], 1)
+    where = {tuple(ix): i for i, ix in enumerate(index)}
+    robust = finite.copy()
+    for i, ix in enumerate(index):
+        if not finite[i]:
+            continue
+        for a in range(len(axes)):
+            for d in (-1, 1):
+                nb = list(ix)
+                nb[a] += d
+                j = where.get(tuple(nb))
+                if j is not None and not finite[j]:
+                    robust[i] = False
+    return per[robust]
+
+
 def lr_window(df):
-    """The convergent learning-rate window for each setting of the other hyperparameters:
-    smallest and largest lr that converges, and the window's width in decades (NaN where no
-    lr converges)."""
+    """The convergent learning-rate windows for each setting of the other hyperparameters.
+
+    A window is a run of consecutive grid learning rates that all converge (with restarts: whose
+    median converges, i.e. at least half the restarts), so a failing lr in between splits it
+    in two. One row per window: its smallest and largest lr, its width in decades, how many
+    grid points it spans, and ``at_edge`` ("low", "high" or "both" when it reaches the end of
+    the lr grid, so the real window may be wider; "" otherwise). A setting where no lr
+    converges gets one row with NaN bounds and window 0."""
     rows = []
     for (prob, opt, order), g in df.groupby(GROUP, observed=True, sort=False):
+        per = settings_median(g)
         others = [h for h in hyperparameters(g) if h != "lr"]
-        groups = g.groupby(others, sort=True) if others else [((), g)]
+        groups = per.groupby(others, sort=True) if others else [((), per)]
         for key, sub in groups:
             key = key if isinstance(key, tuple) else (key,)
-            ok = sub.lr[sub.status == "converged"]
-            lo, hi = (ok.min(), ok.max()) if len(ok) else (np.nan, np.nan)
-            rows.append(dict(problem=prob, optimizer=opt, order=order,
-                             **dict(zip(others, key)),
-                             lr_min=lo, lr_max=hi,
-                             decades=np.log10(hi / lo) if len(ok) else np.nan,
-                             converged=len(ok), configurations=len(sub)))
-    return pd.DataFrame(rows)
+            sub = sub.sort_values("lr")
+            ok = np.isfinite(sub.median_steps.to_numpy())
+            lrs = sub.lr.to_numpy()
+            base = dict(problem=prob, optimizer=opt, order=order, **dict(zip(others, key)))
+            runs = _runs(ok)
+            if not runs:
+                rows.append(dict(base, window=0, lr_min=np.nan, lr_max=np.nan,
+                                 decades=np.nan, points=0, at_edge=""))
+            for w, (a, b) in enumerate(runs, 1):
+                edge = {(True, True): "both", (True, False): "low", (False, True): "high",
+                        (False, False): ""}[a == 0, b == len(lrs) - 1]
+                rows.append(dict(base, window=w, lr_min=lrs[a], lr_max=lrs[b],
+                                 decades=float(np.log10(lrs[b] / lrs[a])), points=b - a + 1,
+                                 at_edge=edge))
+    out = pd.DataFrame(rows)
+    first = GROUP + [h for h in HYPERPARAMETERS if h != "lr" and h in out]
+    return out[first + [c for c in out if c not in first]]
+
+
+def _runs(ok):
+    """(first, last) index of each run of True in a boolean array."""
+    out, start = [], None
+    for i, v in enumerate(ok):
+        if v and start is None:
+            start = i
+        if not v and start is not None:
+            out.append((start, i - 1))
+            start = None
+    if start is not None:
+        out.append((start, len(ok) - 1))
+    return out
 
 
 def pivot(df, x, y, value="steps"):
-    """Median steps (non-converged as inf), or with value="success" the share of runs
-    (restarts) that converged, over two hyperparameters: rows y, columns x."""
+    """Median steps (median_inf: non-converged as inf), or with value="success" the share of
+    runs (restarts) that converged, over two hyperparameters: rows y, columns x. Every other
+    hyperparameter and the seeds are reduced the same way."""
     for c in (x, y):
         if c not in HYPERPARAMETERS or c not in df or df[c].isna().all():
             raise ValueError(f"{c!r} is not a hyperparameter of this table; choose from "
@@ -83,12 +163,25 @@ def pivot(df, x, y, value="steps"):
         d = df.assign(success=(df.status == "converged").astype(float))
         return d.pivot_table(index=y, columns=x, values="success", aggfunc="mean")
     d = df.assign(steps_inf=steps_or_inf(df))
-    return d.pivot_table(index=y, columns=x, values="steps_inf", aggfunc="median")
+    return d.pivot_table(index=y, columns=x, values="steps_inf", aggfunc=median_inf)
+
+
+def percentages(shares, decimals=1):
+    """Shares (fractions summing to 1) as percentages rounded to `decimals` that still add up
+    to 100: the largest-remainder method, so 1/3 1/3 1/3 shows as 33.4 33.3 33.3."""
+    scale = 100 * 10 ** decimals
+    raw = np.asarray(shares, dtype=float) * scale
+    out = np.floor(raw + 1e-9)
+    short = int(round(raw.sum() - out.sum()))
+    for i in np.argsort(-(raw - out), kind="stable")[:max(short, 0)]:
+        out[i] += 1
+    return out / 10 ** decimals
 
 
 def describe(row):
     """'lr=0.1 beta=0.999 eps=0.01' for the hyperparameters a row's optimizer uses."""
-    return " ".join(f"{h}={row[h]:.6g}" for h in HYPERPARAMETERS if pd.notna(row[h]))
+    return " ".join(f"{h}={row[h]:.6g}" for h in HYPERPARAMETERS
+                    if h in row and pd.notna(row[h]))
 
 
 def has_restarts(df):

@@ -30,10 +30,14 @@ def test_summary_by_hand():
     assert s.configurations == 6
     assert (s.converged, s.max_steps, s.diverged) == (4 / 6, 1 / 6, 1 / 6)
     assert s.min_steps == 5
-    # with failures at inf: 5, 10, 30, 40, inf, inf; quantiles by the "lower" method give
-    # q1 = 10, median = 30, q3 = 40 (IQR 30)
-    assert (s.median_steps, s.iqr_steps) == (30, 30)
+    # with failures at inf: 5, 10, 30, 40, inf, inf; the true median is (30 + 40) / 2, the
+    # upper quartile interpolates towards inf, so the IQR is infinite
+    assert (s.median_steps, s.iqr_steps) == (35, np.inf)
     assert s.best == "lr=1 beta=0.99 eps=0.01"
+    # lr=1 beta=0.99 sits beside lr=0.1 beta=0.99 (max_steps); lr=0.1 beta=0.9 beside lr=1
+    # beta=0.9 (diverged); lr=0.01 beta=0.99 beside lr=0.1 beta=0.99. Only lr=0.01 beta=0.9
+    # (40 steps) has converging neighbours alone.
+    assert s.robust_best == "lr=0.01 beta=0.9 eps=0.01"
     by = analysis.summary(table(), by=["beta"])
     assert list(by.beta) == [0.9, 0.99] and list(by.min_steps) == [10, 5]
 
@@ -46,12 +50,46 @@ def test_median_counts_failures_as_infinite():
     assert analysis.summary(df).median_steps[0] == np.inf
 
 
+def test_median_is_the_same_everywhere():
+    # sgd steps 1123, 241, 51, 10: the median is (51 + 241) / 2 = 146 in show, pivot and
+    # restarts alike (the lower median would say 51)
+    df = table().iloc[:4].copy()
+    df["steps"] = pd.array([1123, 241, 51, 10], dtype="Int64")
+    df["status"] = pd.Categorical(["converged"] * 4, dtype=results.STATUS_T)
+    df["beta"], df["lr"] = 0.9, 0.1
+    assert analysis.summary(df).median_steps[0] == 146
+    assert analysis.pivot(df, "lr", "beta").iloc[0, 0] == 146
+    df["seed"] = pd.array([0, 1, 2, 3], dtype="Int64")
+    assert analysis.restarts(df)["median"][0] == 146
+
+
+def test_shares_add_up_to_100():
+    assert list(analysis.percentages([1 / 3, 1 / 3, 1 / 3])) == [33.4, 33.3, 33.3]
+    assert analysis.percentages([2 / 3, 1 / 6, 1 / 6]).sum() == pytest.approx(100.0)
+    assert list(analysis.percentages([1.0, 0.0, 0.0])) == [100.0, 0.0, 0.0]
+
+
 def test_lr_window_by_hand():
     w = analysis.lr_window(table()).set_index("beta")
     assert (w.loc[0.9, "lr_min"], w.loc[0.9, "lr_max"]) == (0.01, 0.1)
     assert w.loc[0.9, "decades"] == pytest.approx(1.0)
-    assert (w.loc[0.99, "lr_min"], w.loc[0.99, "lr_max"]) == (0.01, 1.0)
-    assert w.loc[0.99, "decades"] == pytest.approx(2.0)
+    assert w.loc[0.9, "at_edge"] == "low"
+    # beta 0.99: lr 0.01 and 1 converge, 0.1 does not: two windows, one at each edge
+    two = w.loc[[0.99]]
+    assert list(two.window) == [1, 2] and list(two.lr_min) == [0.01, 1.0]
+    assert list(two.at_edge) == ["low", "high"] and list(two.points) == [1, 1]
+
+
+def test_lr_window_without_convergence_and_across_the_grid():
+    df = table()
+    df["status"] = pd.Categorical(["converged"] * 6, dtype=results.STATUS_T)
+    df["steps"] = pd.array([9] * 6, dtype="Int64")
+    w = analysis.lr_window(df)
+    assert list(w.at_edge) == ["both", "both"] and list(w.decades) == [2.0, 2.0]
+    df["status"] = pd.Categorical(["max_steps"] * 6, dtype=results.STATUS_T)
+    df["steps"] = pd.array([pd.NA] * 6, dtype="Int64")
+    w = analysis.lr_window(df)
+    assert list(w.window) == [0, 0] and w.lr_min.isna().all()
 
 
 def test_pivot_and_bad_axis():

@@ -90,11 +90,18 @@ def setting_options(f):
 
 
 def echo_summary(df, by=()):
+    click.echo(readable_summary(df, by).to_string(index=False))
+
+
+def readable_summary(df, by=()):
+    """analysis.summary with its shares as percentages that add up to 100.0%."""
     from .. import analysis
     s = analysis.summary(df, by)
-    for col in ("converged", "max_steps", "diverged"):
-        s[col] = (100 * s[col]).map("{:.1f}%".format)
-    click.echo(s.to_string(index=False))
+    cols = ["converged", "max_steps", "diverged"]
+    pct = [analysis.percentages(r) for r in s[cols].to_numpy()]
+    for k, col in enumerate(cols):
+        s[col] = [f"{p[k]:.1f}%" for p in pct]
+    return s
 
 
 def load_table(path, partial=False):
@@ -109,8 +116,6 @@ def load_table(path, partial=False):
     if missing:
         raise ValueError(f"{path}: not a bpbench table (missing {', '.join(sorted(missing))})")
     return df
-
-
 
 
 from . import claim, info, sweep, tables  # noqa: E402,F401  (registers the commands)

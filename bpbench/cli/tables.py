@@ -3,8 +3,38 @@ import click
 
 from ..optimizers import HYPERPARAMETERS
 from . import echo_summary, load_table, main, order_option, partial_option
+from .formats import emit, format_option
 
-RESTART_ROWS = 30  # settings listed by show
+ROWS = 30  # rows of a long table that show prints as text
+
+
+def filter_rows(df, table, optimizer, order):
+    """The rows of one optimizer (a comma list) and/or order, or a clear error if none."""
+    if optimizer:
+        names = [o.strip() for o in optimizer.split(",")]
+        df = df[df.optimizer.isin(names)]
+    if order:
+        df = df[df.order == order]
+    if df.empty:
+        raise ValueError(f"{table} has no rows for " + " and ".join(
+            f"{k} {v}" for k, v in (("optimizer", optimizer), ("order", order)) if v))
+    for c in ("problem", "optimizer", "order"):
+        if hasattr(df[c], "cat"):
+            df = df.assign(**{c: df[c].cat.remove_unused_categories()})
+    return df
+
+
+def pivots(df, x, y):
+    """(optimizer, order, pivot) for each group that has both axes; the names of those that
+    do not (sgd has no beta) come back separately instead of aborting the others."""
+    from .. import analysis
+    done, skipped = [], []
+    for (opt, order), g in df.groupby(["optimizer", "order"], observed=True):
+        if all(c in g and g[c].notna().any() for c in (x, y)):
+            done.append((opt, order, analysis.pivot(g, x, y)))
+        else:
+            skipped.append(f"{opt} {order}")
+    return done, skipped
 
 
 @main.command()
@@ -15,37 +45,79 @@ RESTART_ROWS = 30  # settings listed by show
               type=click.Choice(HYPERPARAMETERS),
               help="median steps over two hyperparameters (columns X, rows Y)")
 @click.option("--windows", is_flag=True,
-              help="the convergent learning-rate window per setting of the others")
+              help="the convergent learning-rate windows per setting of the others")
+@click.option("--restarts", "restarts_", is_flag=True,
+              help="one row per setting over its random restarts (shown anyway when a "
+                   "table has restarts)")
+@click.option("--optimizer", metavar="NAMES", default=None,
+              help="only these optimizers' rows (a comma list)")
+@order_option(default=None, help="only this update order's rows")
+@format_option
 @partial_option
-def show(table, by, pivot, windows, partial):
+def show(table, by, pivot, windows, restarts_, optimizer, order, fmt, partial):
     """Summarise a saved table (a file or a dataset directory) per problem, optimizer and order.
 
     Configurations, the share converged / at max_steps / diverged, min, median and IQR of
-    steps (non-converged counted as infinite), and the best configuration. A table with random
-    restarts also gets one row per setting: restarts, success rate, and quantiles of steps.
+    steps, the best configuration (fewest steps) and the robust best (fewest steps among
+    settings whose grid neighbours converge too). Medians count runs that did not converge
+    as infinitely slow and interpolate (the mean of the middle two of an even count), the same
+    in every table here and in the Python API. A table with random restarts also gets one row
+    per setting: restarts, success rate, and quantiles of steps.
+
+    --format csv, json or md prints one table: the summary, or the one --windows, --pivot or
+    --restarts asks for (a pivot as a tidy table: one row per cell).
     """
     from .. import analysis
-    df = load_table(table, partial)
+    df = filter_rows(load_table(table, partial), table, optimizer, order)
+    if fmt != "text":
+        views = [v for v, on in (("--windows", windows), ("--pivot", pivot),
+                                 ("--restarts", restarts_)) if on]
+        if len(views) > 1:
+            raise click.UsageError(f"--format {fmt} prints one table: choose one of "
+                                   + ", ".join(views))
+        if windows:
+            out = analysis.lr_window(df)
+        elif pivot:
+            done, _ = pivots(df, *pivot)
+            if not done:
+                raise ValueError(f"no optimizer in {table} has both {pivot[0]} and {pivot[1]}")
+            import pandas as pd
+            out = pd.concat([p.stack(dropna=False).rename("median_steps").reset_index()
+                             .assign(optimizer=opt, order=o) for opt, o, p in done])
+            out = out[["optimizer", "order", pivot[1], pivot[0], "median_steps"]]
+        elif restarts_:
+            out = analysis.restarts(df)
+        else:
+            out = analysis.summary(df, by)
+        emit(out, fmt)
+        return
     echo_summary(df, by)
     settings = {k: df.attrs[k] for k in ("tol", "margin", "max_steps", "dtype", "backend",
                                          "chunks") if k in df.attrs}
     if settings:
         click.echo("  ".join(f"{k}={v}" for k, v in settings.items()))
-    if analysis.has_restarts(df):
+    if restarts_ or analysis.has_restarts(df):
         r = analysis.restarts(df).sort_values(["success", "median"], ascending=[False, True])
-        shown = r.head(RESTART_ROWS)
+        shown = r.head(ROWS)
         click.echo("\nrandom restarts per setting (success = share converged; steps "
                    "quantiles with failures as infinite)"
-                   + (f"; the best {RESTART_ROWS} of {len(r)}" if len(r) > RESTART_ROWS else "")
-                   + ":")
+                   + (f"; the best {ROWS} of {len(r)}" if len(r) > ROWS else "") + ":")
         click.echo(shown.to_string(index=False, float_format="{:.4g}".format))
     if windows:
-        click.echo("\nconvergent learning-rate windows:")
-        click.echo(analysis.lr_window(df).to_string(index=False))
+        w = analysis.lr_window(df)
+        click.echo("\nconvergent learning-rate windows (runs of converging grid lrs; at_edge: "
+                   "the window reaches the grid's end and may be wider)"
+                   + (f"; the first {ROWS} of {len(w)}, all with --format csv" if len(w) > ROWS
+                      else "") + ":")
+        click.echo(w.head(ROWS).to_string(index=False, float_format="{:.4g}".format))
     if pivot:
-        for (opt, order), g in df.groupby(["optimizer", "order"], observed=True):
+        done, skipped = pivots(df, *pivot)
+        for opt, order, p in done:
             click.echo(f"\nmedian steps, {opt} {order} (rows {pivot[1]}, columns {pivot[0]}):")
-            click.echo(analysis.pivot(g, *pivot).to_string(float_format="{:.0f}".format))
+            click.echo(p.to_string(float_format="{:.0f}".format))
+        if skipped:
+            click.echo(f"\nno {pivot[0]} x {pivot[1]} pivot for " + ", ".join(skipped)
+                       + " (they lack one of the two)")
 
 
 @main.command()
