@@ -123,11 +123,35 @@ def _trajectory(b, conf):
 
 
 def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
-          max_steps=10000, margin=None, dtype="float64", **hyper):
-    """Every forward pass of one configuration: columns step, output, loss.
+          max_steps=10000, margin=None, dtype="float64", weights=False, **hyper):
+    """Every forward pass of one configuration, as a table.
 
-    Arguments as for sweep(), one value each. The run's status and settings are in
-    ``df.attrs``.
+    Parameters
+    ----------
+    optimizer : str
+        One of ``bpbench.OPTIMIZERS``.
+    order, problem, seed, tol, max_steps, margin, dtype, **hyper
+        As for `sweep`, one value each.
+    weights : bool, default False
+        Also give, for every parameter p (named as in the post: ``w35`` joins unit 3 to unit
+        5, ``b3`` is unit 3's bias), its value during forward pass n (``p``), its gradient
+        dE/dp at that pass (``grad_p``) and the optimizer's state after the update that
+        follows (``m_p``, ``v_p``, for the slots the rule keeps: see ``Optimizer.state``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``step``, ``output`` (the first output on the first pattern), ``loss`` (E
+        summed over patterns and outputs) and, with ``weights``, the columns above. The
+        status and settings are in ``df.attrs``.
+
+    Examples
+    --------
+    >>> t = bpbench.trace("sgd", order="inplace", lr=1.0, weights=True)
+    >>> len(t), t.attrs["status"]
+    (111, 'converged')
+    >>> float(t.w35[0]), bool(t.grad_w35[0] > 0)  # the post's first weight, and its slope
+    (0.3, True)
     """
     import pandas as pd
     b = _one(optimizer, order, problem, seed, hyper)
@@ -135,9 +159,34 @@ def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
     output, loss, status = _trajectory(b, conf)
     df = pd.DataFrame({"step": np.arange(1, len(loss) + 1),
                        "output": output.astype(np.float64), "loss": loss.astype(np.float64)})
+    if weights:
+        df = pd.concat([df, _weights(b, conf, len(df))], axis=1)
     df.attrs.update(conf, problem=b.problem.name,
                     optimizer=optimizer, order=b.order, status=status,
                     **{h: float(v[0]) for h, v in b.axes.items()})
     if b.seeds is not None:
         df.attrs["seed"] = int(b.seeds[0])
     return df
+
+
+def _weights(b, conf, n):
+    """The weight, gradient and optimizer-state columns of trace(weights=True)."""
+    import pandas as pd
+    from .backends import serial
+    from .network import PARAMS
+    from .optimizers import OPTIMIZERS
+    dt = np.dtype(conf["dtype"])
+    shape, _, _, H, W0, K = b.args(dt)
+    S, _ = serial.states(shape, b.optimizer, b.order, H, W0, K, conf["tol"],
+                         conf["max_steps"], grid.margin_for(conf, b.problem))
+    assert len(S) == n  # the same deterministic run as the trajectory
+    names, k = shape.names, len(shape.params)
+    value = S[:, PARAMS:PARAMS + 3 * k].reshape(n, k, 3)
+    before = np.vstack([W0[:, 0][None, :], value[:-1, :, 0]])  # weights during pass n
+    cols = {}
+    for j, p in enumerate(names):
+        cols[p] = before[:, j]
+        cols[f"grad_{p}"] = S[:, PARAMS + 3 * k + j]
+        for slot in OPTIMIZERS[b.optimizer].state:
+            cols[f"{slot}_{p}"] = value[:, j, "mv".index(slot) + 1]
+    return pd.DataFrame({c: v.astype(np.float64) for c, v in cols.items()})

@@ -4,6 +4,7 @@ Unit: useful config-steps per second = forward passes actually run, summed over
 configurations, divided by wall time. Compile (or cache-load) time is measured separately on
 a one-configuration grid, and each timing is the median of `repeat` runs.
 """
+import platform
 import time
 
 import numba
@@ -50,41 +51,65 @@ def measure(block, max_steps, backend, fast, dtype, repeat=3):
     return out, float(np.median(walls)), compile_s
 
 
+def isa():
+    """The widest x86 SIMD extension this CPU has (AVX-512, AVX2, ...), from /proc/cpuinfo:
+    speed figures mean little without it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"),
+                       ("sse4_2", "SSE4.2")):
+        if flag in flags:
+            return name
+    return platform.machine() or "unknown"
+
+
 def run(names, threads=None, repeat=3, echo=print):
+    """Measure each workload on every variant; one dict per measurement (also echoed as a
+    text table per workload unless echo is None)."""
     if threads:
         numba.set_num_threads(threads)
-    echo(f"threads: {numba.get_num_threads()}   (median of {repeat} runs; compile = first "
-         f"call on one configuration, cache loads included)")
+    say = echo or (lambda *a: None)
+    say(f"threads: {numba.get_num_threads()}   ISA: {isa()}   (median of {repeat} runs; "
+        f"compile = first call on one configuration, cache loads included)")
     rows = []
     for name in names:
         desc, make = WORKLOADS[name]
         block, max_steps = make()
-        echo(f"\n{name}: {desc}")
-        echo(f"{'backend':<8} {'mode':<6} {'dtype':<8} {'configs':>10} {'config-steps':>14} "
-             f"{'wall s':>8} {'steps/s':>10} {'vs numpy':>9} {'compile s':>10} {'mismatch':>9}")
-        exact = base = None
+        say(f"\n{name}: {desc}")
+        say(f"{'backend':<8} {'mode':<6} {'dtype':<8} {'configs':>10} {'config-steps':>14} "
+            f"{'wall s':>8} {'steps/s':>10} {'vs numpy':>9} {'compile s':>10} {'mismatch':>9}")
+        mine = []
         for backend, fast, dtype in VARIANTS:
             if name == "LARGE" and backend in ("numpy", "serial"):
                 continue
             (passes, status, *_), wall, comp = measure(block, max_steps, backend, fast, dtype,
                                                        repeat if backend != "serial" else 1)
             useful = int(passes.sum())
-            rate = useful / wall
-            if backend == "cpu" and not fast and dtype == "float64":
-                exact = passes, status
-            if backend == "numpy":
-                base = rate
-            rows.append(dict(workload=name, backend=backend, fast=fast, dtype=dtype,
-                             configs=passes.size, config_steps=useful, wall_s=wall,
-                             rate=rate, compile_s=comp, passes=passes, status=status))
-        for r in rows:
-            if r["workload"] != name:
-                continue
-            mism = "" if exact is None else int(np.sum((r["passes"] != exact[0])
-                                                       | (r["status"] != exact[1])))
-            ratio = f"{r['rate'] / base:.1f}x" if base else "-"
-            mode = "-" if r["backend"] == "numpy" else "fast" if r["fast"] else "exact"
-            echo(f"{r['backend']:<8} {mode:<6} {r['dtype']:<8} "
-                 f"{r['configs']:>10,} {r['config_steps']:>14,} {r['wall_s']:>8.3f} "
-                 f"{r['rate']:>10.3g} {ratio:>9} {r['compile_s']:>10.2f} {mism:>9}")
+            mine.append(dict(workload=name, backend=backend,
+                             mode="-" if backend == "numpy" else "fast" if fast else "exact",
+                             dtype=dtype, configs=passes.size, config_steps=useful,
+                             wall_s=wall, steps_per_s=useful / wall, compile_s=comp,
+                             passes=passes, status=status))
+        exact = next((r for r in mine if (r["backend"], r["mode"], r["dtype"])
+                      == ("cpu", "exact", "float64")), None)
+        base = next((r["steps_per_s"] for r in mine if r["backend"] == "numpy"), None)
+        ref = None if exact is None else (exact["passes"], exact["status"])
+        for r in mine:
+            passes, status = r.pop("passes"), r.pop("status")
+            r["vs_numpy"] = r["steps_per_s"] / base if base else float("nan")
+            # configurations whose step count or status differs from exact float64 mode
+            r["mismatch"] = (-1 if ref is None else
+                             int(np.sum((passes != ref[0]) | (status != ref[1]))))
+            r["threads"], r["isa"] = numba.get_num_threads(), isa()
+        for r in mine:
+            ratio = f"{r['vs_numpy']:.1f}x" if base else "-"
+            mism = "" if r["mismatch"] < 0 else r["mismatch"]
+            say(f"{r['backend']:<8} {r['mode']:<6} {r['dtype']:<8} "
+                f"{r['configs']:>10,} {r['config_steps']:>14,} {r['wall_s']:>8.3f} "
+                f"{r['steps_per_s']:>10.3g} {ratio:>9} {r['compile_s']:>10.2f} {mism:>9}")
+        rows += mine
     return rows

@@ -16,7 +16,7 @@ import types
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
-from .network import fast_exp, net
+from .network import apply_record, fast_exp, net
 from .optimizers import OPTIMIZERS
 from .targets import retarget
 from .training import criterion
@@ -28,15 +28,18 @@ FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
 
 @functools.cache
-def specialise(template, shape, optimizer, order, fast=False, margin=False):
+def specialise(template, shape, optimizer, order, fast=False, margin=False, record=False):
     """template compiled for one network shape, optimizer and order; margin=True judges by
     the largest |y - t| (the threshold argument is then the margin, else tol); fast=True adds
     FAST_FLAGS and computes e^x with network.fast_exp, which vectorises (libm's exp is a scalar
-    call per lane)."""
+    call per lane); record=True keeps every gradient in S (network.apply_record), for traces."""
     formulas = net(shape)
     forward, verdict = criterion(formulas, margin)
+    backprop = formulas.backprop[order]
+    if record:
+        backprop = retarget(backprop, njit(inline="always"), {"apply": apply_record}, {})
     g = dict(template.__globals__, update=OPTIMIZERS[optimizer].update, forward=forward,
-             verdict=verdict, backprop=formulas.backprop[order], pack=formulas.pack)
+             verdict=verdict, backprop=backprop, pack=formulas.pack)
     if fast:
         inline = njit(inline="always")
         memo = {}
@@ -45,7 +48,8 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False):
                 g[name] = retarget(g[name], inline, {"exp": fast_exp}, memo)
     f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
     f.__qualname__ = (f"{template.__qualname__}_{shape.key}_{optimizer}_{order}"
-                      + ("_margin" if margin else "") + ("_fast" if fast else ""))
+                      + ("_margin" if margin else "") + ("_fast" if fast else "")
+                      + ("_record" if record else ""))
     f.__doc__ = template.__doc__
     # error_model="numpy": division by zero gives inf/NaN like IEEE instead of a zero check on
     # every division, which would block SIMD. nogil: the cpu backend calls it from threads.

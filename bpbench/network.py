@@ -121,6 +121,15 @@ def apply(update, S, l, r, g, t):
     S[r, l] = S[r, l] - u
 
 
+@njit(inline="always")
+def apply_record(update, S, l, r, g, t):
+    """apply, also keeping g for a trace: S then has one more row per parameter after its
+    rows(n), the gradient of parameter k in row rows(n) + k."""
+    nparams = (S.shape[0] - PARAMS) // 4
+    S[PARAMS + 3 * nparams + (r - PARAMS) // 3, l] = g
+    apply(update, S, l, r, g, t)
+
+
 BIASES = ("none", "fixed", "trained")
 
 
@@ -148,6 +157,16 @@ class Shape:
             if self.bias != "none":
                 out += [("b", a, j) for j in range(self.layers[a + 1])]
         return out
+
+    @property
+    def names(self):
+        """The parameters' names in update order, units numbered through the layers from 1:
+        w35 joins unit 3 to unit 5 (w3_5 once a unit number has two digits), b3 is unit 3's
+        bias. For the post: w35, w45, w13, w23, w14, w24."""
+        first = np.cumsum((1,) + self.layers[:-1])  # number of each layer's first unit
+        sep = "_" if sum(self.layers) > 9 else ""
+        return [f"w{first[p[1]] + p[3]}{sep}{first[p[1] + 1] + p[2]}" if p[0] == "w"
+                else f"b{first[p[1] + 1] + p[2]}" for p in self.params]
 
     @property
     def data_size(self):

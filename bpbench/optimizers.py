@@ -76,6 +76,7 @@ class Optimizer:
     update: object  # the @njit rule above
     defaults: dict  # torch.optim's defaults for the hyperparameters the rule uses
     torch: str  # the torch.optim call it matches
+    state: tuple = ()  # the slots (m, v) the rule keeps; its torch.optim state in comments
 
     @property
     def hyper(self):
@@ -84,12 +85,14 @@ class Optimizer:
 
 OPTIMIZERS = {o.name: o for o in (
     Optimizer("sgd", sgd, {"lr": 1e-3}, "SGD(lr)"),
-    Optimizer("momentum", momentum, {"lr": 1e-3, "beta": 0.9}, "SGD(lr, momentum=beta)"),
+    Optimizer("momentum", momentum, {"lr": 1e-3, "beta": 0.9}, "SGD(lr, momentum=beta)",
+              ("m",)),  # momentum_buffer
     Optimizer("nesterov", nesterov, {"lr": 1e-3, "beta": 0.9},
-              "SGD(lr, momentum=beta, nesterov=True)"),
+              "SGD(lr, momentum=beta, nesterov=True)", ("m",)),  # momentum_buffer
     Optimizer("rmsprop", rmsprop, {"lr": 1e-2, "beta": 0.99, "eps": 1e-8},
-              "RMSprop(lr, alpha=beta, eps=eps)"),
+              "RMSprop(lr, alpha=beta, eps=eps)", ("v",)),  # square_avg
     Optimizer("adam", adam, {"lr": 1e-3, "beta": 0.9, "beta2": 0.999, "eps": 1e-8},
-              "Adam(lr, betas=(beta, beta2), eps=eps)"),
-    Optimizer("adagrad", adagrad, {"lr": 1e-2, "eps": 1e-10}, "Adagrad(lr, eps=eps)"),
+              "Adam(lr, betas=(beta, beta2), eps=eps)", ("m", "v")),  # exp_avg, exp_avg_sq
+    Optimizer("adagrad", adagrad, {"lr": 1e-2, "eps": 1e-10}, "Adagrad(lr, eps=eps)",
+              ("v",)),  # sum
 )}

@@ -45,6 +45,22 @@ def _history(H, W0, K, threshold, max_steps, history):
     return _train(update, forward, backprop, verdict, S, pack(K), threshold, max_steps, history)
 
 
+def _states(H, W0, K, threshold, max_steps, history):
+    nparams = W0.shape[0]
+    S = np.zeros((rows(nparams) + nparams, 1), dtype=H.dtype)  # + gradients: apply_record
+    start(S, 0, W0, H, 0)
+    D = pack(K)
+    n = 0
+    status = RUNNING
+    while status == RUNNING:
+        n += 1
+        step(update, forward, backprop, S, 0, D)
+        if history.shape[0] >= n:
+            history[n - 1, :] = S[:, 0]
+        status = verdict(S, 0, threshold, max_steps)
+    return n, status
+
+
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
@@ -69,6 +85,22 @@ def history(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
         if n <= length:
             return hist[:n], status
         length = n  # deterministic: the rerun takes the same path
+
+
+def states(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
+    """Lane 0's whole state after every step: one row per forward pass n holding S after
+    update n (rows of network.py's layout), then the gradient of each parameter at pass n.
+    Grows like history()."""
+    threshold = H.dtype.type(margin if margin > 0 else tol)
+    kernel = specialise(_states, shape, optimizer, order, margin=margin > 0, record=True)
+    length = min(max_steps, HISTORY)
+    width = rows(W0.shape[0]) + W0.shape[0]
+    while True:
+        hist = np.empty((length, width), dtype=H.dtype)
+        n, status = kernel(H, W0, K, threshold, max_steps, hist)
+        if n <= length:
+            return hist[:n], status
+        length = n
 
 
 HISTORY = 1 << 16

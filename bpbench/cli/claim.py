@@ -4,6 +4,7 @@ import click
 from ..network import ORDERS
 from ..optimizers import OPTIMIZERS
 from . import main, order_option, problem_option, setting_options
+from .formats import emit, format_option
 
 
 @main.command()
@@ -92,13 +93,21 @@ def reproduce(plot_file):
 @click.option("--beta", type=float, help="momentum / RMSprop alpha / Adam beta1")
 @click.option("--beta2", type=float, help="Adam beta2")
 @click.option("--eps", type=float, help="epsilon")
+@click.option("--weights", is_flag=True,
+              help="also every parameter's value, gradient and optimizer state per step, as "
+                   "columns (w35 joins unit 3 to unit 5; grad_w35, m_w35, v_w35)")
+@format_option
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
               help="also draw the loss curve, in both update orders, to this image")
-def trace(optimizer, order, problem, seed, tol, max_steps, dtype, margin, plot_file, **hyper):
+def trace(optimizer, order, problem, seed, tol, max_steps, dtype, margin, weights, fmt,
+          plot_file, **hyper):
     """Print every forward pass of one configuration, in the post's format.
 
     Hyperparameters not given take torch.optim's defaults. yp is the first output on the
-    first pattern; Error is the loss summed over patterns and outputs.
+    first pattern; Error is the loss summed over patterns and outputs. With --weights or a
+    --format other than text, one row per step instead: step, output, loss and (--weights)
+    each parameter's value during that forward pass, its gradient there, and the optimizer's
+    state after the update that follows.
     Example: bpbench trace --optimizer rmsprop --lr 0.1 --beta 0.999 --eps 0.01 --order inplace
     """
     from ..api import trace as trace_
@@ -110,9 +119,12 @@ def trace(optimizer, order, problem, seed, tol, max_steps, dtype, margin, plot_f
         check_folder(plot_file)
     settings = dict(problem=problem, seed=seed, tol=tol, max_steps=max_steps, dtype=dtype,
                     margin=margin)
-    t = trace_(optimizer, order=order, **settings, **hyper)
-    for s, y, e in zip(t.step, t.output, t.loss):
-        click.echo(post_line(s, y, e))
+    t = trace_(optimizer, order=order, weights=weights, **settings, **hyper)
+    if weights or fmt != "text":
+        emit(t, fmt, float_format="{:.17g}")
+    else:
+        for s, y, e in zip(t.step, t.output, t.loss):
+            click.echo(post_line(s, y, e))
     click.echo(f"{t.attrs['status']} after {len(t)} forward passes", err=True)
     if plot_file:
         from .. import plots

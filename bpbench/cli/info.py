@@ -2,6 +2,7 @@
 import click
 
 from . import main
+from .formats import emit, format_option
 
 
 @main.command()
@@ -26,7 +27,8 @@ def problems():
               help="Numba threads  [default: all cores]")
 @click.option("--repeat", type=click.IntRange(1), default=3, show_default=True,
               help="timed runs per measurement (the median is shown)")
-def bench(workload, threads, repeat):
+@format_option
+def bench(workload, threads, repeat, fmt):
     """Measure config-steps per second per workload, backend, mode and dtype.
 
     W1: RMSprop lr x beta x eps (8,192 configurations), simultaneous order; W2: the same in
@@ -34,7 +36,9 @@ def bench(workload, threads, repeat):
     over 4 learning rates x 8,192 seeds; LARGE: 1,048,576 RMSprop configurations. Prints, per
     backend / mode / dtype: configurations, useful config-steps (forward passes run), wall
     seconds, config-steps/s, the ratio to the NumPy backend, compile seconds, and how many
-    configurations differ from exact float64 mode.
+    configurations differ from exact float64 mode. The header names the CPU's SIMD extension
+    (AVX2, AVX-512): compare figures only between machines that share it. --format csv, json
+    or md prints one table of every measurement instead, with threads and ISA as columns.
     """
     from .. import bench as bench_
     names = [w.strip().upper() for w in workload.split(",") if w.strip()]
@@ -43,5 +47,8 @@ def bench(workload, threads, repeat):
         raise click.BadParameter(f"unknown workload {unknown[0] if unknown else workload!r}; "
                                  f"choose from {', '.join(bench_.WORKLOADS)}",
                                  param_hint="--workload")
-    bench_.run(names, threads, repeat, echo=click.echo)
+    rows = bench_.run(names, threads, repeat, echo=click.echo if fmt == "text" else None)
+    if fmt != "text":
+        import pandas as pd
+        emit(pd.DataFrame(rows), fmt)
 

@@ -82,7 +82,7 @@ def show(table, by, pivot, windows, restarts_, optimizer, order, fmt, partial):
             if not done:
                 raise ValueError(f"no optimizer in {table} has both {pivot[0]} and {pivot[1]}")
             import pandas as pd
-            out = pd.concat([p.stack(dropna=False).rename("median_steps").reset_index()
+            out = pd.concat([p.stack().rename("median_steps").reset_index()
                              .assign(optimizer=opt, order=o) for opt, o, p in done])
             out = out[["optimizer", "order", pivot[1], pivot[0], "median_steps"]]
         elif restarts_:
