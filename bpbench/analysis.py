@@ -151,19 +151,44 @@ def _runs(ok):
     return out
 
 
-def pivot(df, x, y, value="steps"):
+REDUCTIONS = ("median", "best")
+
+
+def reduce_to(df, keys, value="steps", reduce="median"):
+    """One number per combination of the columns in keys, over every other hyperparameter and
+    seed: a tidy table with the keys and `value`.
+
+    value="steps" gives steps with failures as inf; value="success" the share of runs that
+    converged. reduce="median" pools every row of a combination (median_inf, or the mean
+    success); reduce="best" first takes each setting's median over its restarts (or success
+    rate), then the best setting: fewest steps, highest success.
+    """
+    if value not in ("steps", "success"):
+        raise ValueError(f"value must be steps or success, not {value!r}")
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {', '.join(REDUCTIONS)}, not {reduce!r}")
+    keys = list(keys)
+    d = df.assign(_v=(df.status == "converged").astype(float) if value == "success"
+                  else steps_or_inf(df))
+    pool = "mean" if value == "success" else median_inf
+    if reduce == "best":
+        d = (d.groupby(settings_of(df), observed=True, sort=False, dropna=False)["_v"]
+             .agg(pool).reset_index())
+        pool = "max" if value == "success" else "min"
+    out = d.groupby(keys, observed=True, sort=True, dropna=False)["_v"].agg(pool)
+    return out.rename(value).reset_index()
+
+
+def pivot(df, x, y, value="steps", reduce="median"):
     """Median steps (median_inf: non-converged as inf), or with value="success" the share of
     runs (restarts) that converged, over two hyperparameters: rows y, columns x. Every other
-    hyperparameter and the seeds are reduced the same way."""
+    hyperparameter and the seeds are pooled (reduce="median") or the best of them taken
+    (reduce="best"), see reduce_to."""
     for c in (x, y):
         if c not in HYPERPARAMETERS or c not in df or df[c].isna().all():
             raise ValueError(f"{c!r} is not a hyperparameter of this table; choose from "
                              f"{', '.join(hyperparameters(df))}")
-    if value == "success":
-        d = df.assign(success=(df.status == "converged").astype(float))
-        return d.pivot_table(index=y, columns=x, values="success", aggfunc="mean")
-    d = df.assign(steps_inf=steps_or_inf(df))
-    return d.pivot_table(index=y, columns=x, values="steps_inf", aggfunc=median_inf)
+    return reduce_to(df, [y, x], value, reduce).pivot(index=y, columns=x, values=value)
 
 
 def percentages(shares, decimals=1):

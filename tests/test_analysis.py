@@ -130,7 +130,7 @@ def test_plot_commands_write_pngs(tmp_path):
     r = CliRunner().invoke(main, ["plot", str(out), "-o", str(png), "--optimizer", "rmsprop"])
     assert r.exit_code == 0, r.output
     assert png.read_bytes()[:4] == b"\x89PNG"
-    r = CliRunner().invoke(main, ["plot", str(out), "-o", str(png)])
+    r = CliRunner().invoke(main, ["plot", str(out), "-o", str(png), "--kind", "heatmap"])
     assert r.exit_code == 1 and "one optimizer and order" in r.stderr
     r = CliRunner().invoke(main, ["plot", str(out), "-o", str(png), "--optimizer", "adam"])
     assert r.exit_code == 1 and "no rows for optimizer adam" in r.stderr

@@ -5,8 +5,6 @@ import json
 import math
 
 import click
-import numpy as np
-import pandas as pd
 
 FORMATS = ("text", "csv", "json", "md")
 
@@ -35,6 +33,8 @@ def emit(df, fmt, index=False, float_format="{:.4g}"):
 def _plain(v):
     """A JSON value: floats exactly (Python's shortest round-trip repr, where pandas' to_json
     keeps 15 digits), NaN, inf and NA as null."""
+    import numpy as np
+    import pandas as pd
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, (np.integer, np.bool_)):

@@ -6,6 +6,9 @@ from . import echo_summary, load_table, main, order_option, partial_option
 from .formats import emit, format_option
 
 ROWS = 30  # rows of a long table that show prints as text
+# plots.KINDS and analysis.REDUCTIONS, spelled out so that the CLI starts without pandas
+KINDS = ("auto", "heatmap", "line", "scatter", "ecdf")
+REDUCTIONS = ("median", "best")
 
 
 def filter_rows(df, table, optimizer, order):
@@ -120,56 +123,81 @@ def show(table, by, pivot, windows, restarts_, optimizer, order, fmt, partial):
                        + " (they lack one of the two)")
 
 
+def parse_mark(ctx, param, text):
+    """--mark lr=0.1,beta=0.999 as {"lr": 0.1, "beta": 0.999}."""
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in HYPERPARAMETERS:
+            raise click.BadParameter(f"{part!r} is not NAME=VALUE with NAME one of "
+                                     f"{', '.join(HYPERPARAMETERS)}")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a number (in {part!r})") from None
+    return out
+
+
 @main.command()
 @click.argument("table", type=click.Path(exists=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="image file to write (.png, .svg, .pdf)")
+@click.option("--kind", type=click.Choice(KINDS), default="auto", show_default=True,
+              help="heatmap over --x and --y; line: --x against steps, a colour per --hue; "
+                   "scatter: sampled (non-grid) sweeps; ecdf: the fraction of restarts "
+                   "converged by step t. auto: ecdf for restarts, scatter when not a grid, "
+                   "heatmap for one optimizer over --x and --y, else line")
 @click.option("--x", "x", default="lr", show_default=True, type=click.Choice(HYPERPARAMETERS),
               help="hyperparameter on the horizontal axis")
 @click.option("--y", "y", default="beta", show_default=True, type=click.Choice(HYPERPARAMETERS),
-              help="hyperparameter on the vertical axis")
+              help="hyperparameter on the vertical axis (heatmap, scatter)")
+@click.option("--hue", default="optimizer", show_default=True,
+              type=click.Choice(["optimizer", "order", "problem", *HYPERPARAMETERS]),
+              help="lines: one colour per value of this column")
 @click.option("--facet", type=click.Choice(HYPERPARAMETERS), default=None,
-              help="one panel per value of this hyperparameter")
-@click.option("--optimizer", default=None, help="only this optimizer's rows")
+              help="one panel per value of this hyperparameter (at most 24)")
+@click.option("--optimizer", metavar="NAMES", default=None,
+              help="only these optimizers' rows (a comma list)")
 @order_option(default=None, help="only this update order's rows")
-@click.option("--kind", type=click.Choice(["heatmap", "ecdf"]), default="heatmap",
-              show_default=True,
-              help="heatmap over --x and --y, or ecdf: the fraction of restarts converged by "
-                   "step t, one curve per setting")
 @click.option("--value", type=click.Choice(["steps", "success"]), default="steps",
               show_default=True,
-              help="heatmap colour: median steps, or the share of runs (restarts) converged")
+              help="steps to convergence, or the share of runs (restarts) converged")
+@click.option("--reduce", type=click.Choice(REDUCTIONS), default=None,
+              help="the hyperparameters not drawn, and seeds: pooled by the median, or the "
+                   "best setting  [default: median for heatmaps, best for lines]")
+@click.option("--mark", metavar="NAME=V,...", callback=parse_mark, default=None,
+              help="a reference point, e.g. lr=0.1,beta=0.999 (the post's RMSprop)")
+@click.option("--cmap", default="viridis", show_default=True,
+              help="matplotlib colour map (heatmap, scatter)")
+@click.option("--vmin", type=float, default=None, help="lower end of the colour scale")
+@click.option("--vmax", type=float, default=None, help="upper end of the colour scale")
+@click.option("--logx/--no-logx", default=None,
+              help="log horizontal axis on lines  [default: for geometric grids]")
+@click.option("--logy/--no-logy", default=None,
+              help="log steps on lines  [default: when steps span 10x or more]")
 @partial_option
-def plot(table, output, x, y, facet, optimizer, order, kind, value, partial):
-    """Heatmap over two hyperparameters, or restart ECDFs.
+def plot(table, output, kind, x, y, hue, facet, optimizer, order, value, reduce, mark, cmap,
+         vmin, vmax, logx, logy, partial):
+    """Draw a saved table: heatmap, lines, scatter or restart ECDFs.
 
-    Heatmap: log axes where the grid is log-spaced, a log colour scale for steps, and hatched
-    grey cells for configurations that never converged. Other hyperparameters (and seeds) are
-    reduced by the median, or by the share converged with --value success. ECDF: for each
-    setting, the fraction of its restarts converged by each step. Needs matplotlib
+    Titles say the problem, optimizers, order and convergence criterion; captions say what
+    the colour or height is and how the hyperparameters not drawn (and the seeds) were
+    reduced. Steps count runs that never converged as infinite: a grey hatched cell, a gap
+    in a line, a grey cross. Log axes where a grid is geometric, equal cells for a few or
+    uneven values. Lines mark each optimizer's convergent lr windows along the bottom, with an
+    arrow where a window is cut off by the grid's edge. Needs matplotlib
     (pip install 'bpbench[plot]').
+
+    Examples: bpbench plot optimizers.parquet -o lines.png;
+    bpbench plot optimizers.parquet --optimizer rmsprop --kind heatmap --facet eps
+    --mark lr=0.1,beta=0.999 -o heat.png
     """
     from .. import plots, results
-    if kind == "heatmap" and x == y:
-        raise click.UsageError(f"--x and --y are both {x}; a heatmap needs two hyperparameters")
     results.check_folder(output)
-    df = load_table(table, partial)
-    if optimizer:
-        df = df[df.optimizer == optimizer]
-    if order:
-        df = df[df.order == order]
-    if df.empty:
-        raise ValueError(f"{table} has no rows for " + " and ".join(
-            f"{k} {v}" for k, v in (("optimizer", optimizer), ("order", order)) if v))
-    if kind == "ecdf":
-        plots.save(plots.ecdf_curves(df), output)
-        click.echo(f"wrote {output}")
-        return
-    if df.optimizer.nunique() != 1 or df.order.nunique() != 1:
-        combos = df.groupby(["optimizer", "order"], observed=True).ngroups
-        raise ValueError("plot one optimizer and order at a time: pick them with --optimizer "
-                         f"and --order (table has {combos} combinations)")
-    plots.save(plots.heatmap(df, x, y, facet, value), output)
+    df = filter_rows(load_table(table, partial), table, optimizer, order)
+    plots.plot(df, kind, output, x=x, y=y, hue=hue, facet=facet, value=value, reduce=reduce,
+               cmap=cmap, vmin=vmin, vmax=vmax, mark=mark, logx=logx, logy=logy)
     click.echo(f"wrote {output}")
-
-
