@@ -14,19 +14,22 @@ __version__ = "0.1.0"
 
 from . import _cache  # noqa: F401  (must run before any kernel is defined)
 
-__all__ = ["sweep", "trace", "trajectory", "run_blocks", "OPTIMIZERS", "GridError",
-           "__version__"]
+__all__ = ["sweep", "sweep_file", "trace", "trajectory", "run_blocks", "summary", "restarts",
+           "pivot", "lr_window", "plot", "OPTIMIZERS", "GridError", "__version__"]
+
+# Lazy, so that `import bpbench` (and the CLI's start) does not pay for pandas up front.
+_LAZY = {"sweep": "api", "sweep_file": "api", "trace": "api", "trajectory": "api",
+         "run_blocks": "api", "summary": "analysis", "restarts": "analysis",
+         "pivot": "analysis", "lr_window": "analysis", "plot": "plots",
+         "GridError": "grid", "OPTIMIZERS": "optimizers"}
 
 
 def __getattr__(name):
-    # Lazy, so that `import bpbench` (and the CLI's start) does not pay for pandas up front.
-    if name in ("sweep", "trace", "trajectory", "run_blocks"):
-        from . import api
-        return getattr(api, name)
-    if name == "GridError":
-        from .grid import GridError
-        return GridError
-    if name == "OPTIMIZERS":
-        from .optimizers import OPTIMIZERS
-        return OPTIMIZERS
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'bpbench' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

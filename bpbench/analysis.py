@@ -32,12 +32,31 @@ def median_inf(s):
 def summary(df, by=()):
     """One row per problem, optimizer and order (and per value of each column in `by`).
 
-    Columns: configurations; the share converged / hitting max_steps / diverged; min, median
-    and IQR of steps (failures as infinite, see median_inf); ``best``, the configuration with
-    the fewest steps (ties: the first in grid order), and ``robust_best``, the fewest steps
-    among settings whose grid neighbours (one step up or down any hyperparameter axis) also
-    converge, which an isolated lucky cell beside a region that fails cannot win. With random
-    restarts both compare settings by their median over restarts.
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A result table (`bpbench.sweep`, or a saved one read with pandas).
+    by : sequence of str
+        Hyperparameters to split each group by as well.
+
+    Returns
+    -------
+    pandas.DataFrame
+        configurations; the share ``converged`` / at ``max_steps`` / ``diverged``;
+        ``min_steps``; ``median_steps`` and ``iqr_steps`` with failures as infinite (see
+        median_inf); ``best``, the setting with the fewest steps (ties: the first in grid
+        order), and ``robust_best``, the fewest steps among settings whose grid neighbours (one
+        step up or down any hyperparameter axis) also converge, which an isolated lucky cell
+        beside a region that fails cannot win. With random restarts both compare settings by
+        their median over restarts.
+
+    Examples
+    --------
+    >>> df = bpbench.sweep("sgd", lr=[0.1, 1.0, 10.0, 100.0])
+    >>> s = bpbench.summary(df)
+    >>> s[["optimizer", "converged", "median_steps", "best"]]
+      optimizer  converged  median_steps     best
+    0       sgd        1.0          60.5  lr=10
     """
     keys = GROUP + list(by)
     rows = []
@@ -180,10 +199,34 @@ def reduce_to(df, keys, value="steps", reduce="median"):
 
 
 def pivot(df, x, y, value="steps", reduce="median"):
-    """Median steps (median_inf: non-converged as inf), or with value="success" the share of
-    runs (restarts) that converged, over two hyperparameters: rows y, columns x. Every other
-    hyperparameter and the seeds are pooled (reduce="median") or the best of them taken
-    (reduce="best"), see reduce_to."""
+    """Steps or success over two hyperparameters: rows y, columns x.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A result table of one optimizer and order (or pooled over several).
+    x, y : str
+        Hyperparameters for the columns and rows.
+    value : {"steps", "success"}
+        Median steps (median_inf: non-converged as inf), or the share of runs (restarts)
+        that converged.
+    reduce : {"median", "best"}
+        Every other hyperparameter and the seeds are pooled by the median, or the best of
+        them taken (see reduce_to).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> df = bpbench.sweep("rmsprop", lr=[0.01, 0.1], beta=[0.9, 0.999], eps=0.01)
+    >>> bpbench.pivot(df, "lr", "beta")
+    lr      0.01  0.10
+    beta
+    0.900  181.0  20.0
+    0.999  145.0  11.0
+    """
     for c in (x, y):
         if c not in HYPERPARAMETERS or c not in df or df[c].isna().all():
             raise ValueError(f"{c!r} is not a hyperparameter of this table; choose from "
@@ -233,10 +276,30 @@ def quantiles_inf(s, qs):
 
 
 def restarts(df, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9)):
-    """One row per setting over its random restarts: how many, the share that converged
-    ("success") and that diverged, and quantiles of steps with failures counted as infinitely
-    slow (so a median is finite only when at least half of the restarts converge). Quantiles
-    interpolate linearly (numpy's default), see quantiles_inf."""
+    """One row per setting over its random restarts.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A result table with a seed axis.
+    quantiles : sequence of float
+        Which quantiles of steps to give (columns q10, q25, median, q75, q90).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The setting's columns, ``restarts``, ``success`` (share converged), ``diverged``,
+        and quantiles of steps with failures counted as infinitely slow, so a median is finite
+        only when at least half of the restarts converge. Quantiles interpolate linearly
+        (numpy's default), see quantiles_inf.
+
+    Examples
+    --------
+    >>> df = bpbench.sweep("sgd", problem="xor", lr=2.0, seed={"start": 0, "num": 100})
+    >>> r = bpbench.restarts(df)
+    >>> int(r.restarts[0]), float(r.success[0])
+    (100, 0.86)
+    """
     keys = settings_of(df)
     rows = []
     for key, g in df.groupby(keys, observed=True, sort=False, dropna=False):

@@ -70,32 +70,121 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
           scheduler=None, **hyper):
     """Train every configuration of a grid; one row per configuration.
 
-    ``optimizer`` and ``order`` may be lists: one block per combination, in that order. Each
-    hyperparameter (lr, beta, beta2, eps; only those the optimizers use) is a number, a
-    sequence, or a range dict ``{start, stop, num, scale}``; the grid is their Cartesian
-    product, lr varying slowest. Unset hyperparameters take torch.optim's defaults.
-    ``problem`` is a built-in name (``bpbench problems`` lists them), a TOML file with a
-    ``[problem]`` table or a dict of the same keys (default: the post's network). ``seed``
-    (an integer, a sequence or ``{start, num}``) draws each restart's initial weights from the
-    problem's init, and varies fastest. ``margin`` judges convergence by every output within
-    margin of its target instead of ``loss < tol`` (default: the problem's own margin, as for
-    xor and the encoders; 0 for the loss). ``scheduler`` is a Dask scheduler address
-    for ``backend="dask"`` (default: a local cluster). ``order="seed"`` is an alias of
-    ``"inplace"``.
+    Parameters
+    ----------
+    optimizer : str or list of str
+        Update rule(s), see ``bpbench.OPTIMIZERS``: sgd, momentum, nesterov, rmsprop, adam,
+        adagrad. A list gives one block per optimizer (and order), in that order.
+    order : {"simultaneous", "inplace"} or list, default "simultaneous"
+        ``simultaneous``: textbook backprop, every gradient from the old weights (what
+        PyTorch computes). ``inplace``: the post's back(), whose lower layers see the upper
+        layer's new weights. ``"seed"`` is an old alias of ``"inplace"``.
+    problem : str, path or dict, optional
+        A built-in name (``bpbench problems``: post, xor, encoder-N-M), a TOML file with a
+        ``[problem]`` table or a dict of the same keys. Default: the post's network.
+    seed : int, sequence or dict, optional
+        Restart seeds for a problem with a random init: an integer, a sequence or
+        ``{"start": 0, "num": 1000}``. Varies fastest.
+    tol : float, default 1e-7
+        Converged when the loss E = sum of (y - t)^2 / 2 falls below tol.
+    max_steps : int, default 10000
+        Forward passes before a run is called ``max_steps``.
+    margin : float, optional
+        Converged when every output is within margin of its target instead (default: the
+        problem's own margin, as for xor and the encoders; 0 for the loss).
+    backend : {"cpu", "serial", "numpy", "dask", "cuda"}, default "cpu"
+        Where the kernels run; every backend gives the same table.
+    dtype : {"float64", "float32"}, default "float64"
+    fast : bool, default False
+        FMA contraction, reassociation and a vectorised exp: faster, and a different step
+        count for a few configurations in a thousand.
+    scheduler : str, optional
+        A Dask scheduler address for ``backend="dask"`` (default: a local cluster).
+    **hyper
+        Each hyperparameter (lr, beta, beta2, eps; only those the optimizers use) as a number,
+        a sequence, a range dict ``{"start", "stop", "num", "scale": "log"}`` or a string
+        ``"log:1e-3:1:64"``. The grid is their Cartesian product, lr varying slowest. Unset
+        ones take torch.optim's defaults. torch's names are accepted where unambiguous:
+        ``alpha`` (RMSprop), ``momentum`` (momentum, nesterov), ``betas`` (Adam, a pair).
 
-    >>> bpbench.sweep("rmsprop", order="inplace", lr=0.1, beta=0.999, eps=0.01).steps[0]
+    Returns
+    -------
+    pandas.DataFrame
+        One row per configuration: problem, optimizer, order, lr, beta, beta2, eps (NaN
+        where the optimizer has no such hyperparameter), seed, steps (forward passes to
+        convergence, NA unless converged), status (converged, max_steps, diverged),
+        final_loss, final_output. The settings are in ``df.attrs``.
+
+    See Also
+    --------
+    sweep_file : the same from a TOML sweep file.
+    summary, pivot, plot : reading the table.
+
+    Examples
+    --------
+    The post's claim: RMSprop (its "momentum" rule) in 11 steps, gradient descent in 111.
+
+    >>> int(bpbench.sweep("rmsprop", order="inplace", lr=0.1, beta=0.999, eps=0.01).steps[0])
     11
+    >>> df = bpbench.sweep(["sgd", "rmsprop"], lr=[0.1, 1.0], alpha=0.999, eps=0.01)
+    >>> df[["optimizer", "lr", "steps"]]
+      optimizer   lr  steps
+    0       sgd  0.1   1123
+    1       sgd  1.0    111
+    2   rmsprop  0.1     11
+    3   rmsprop  1.0      8
     """
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise grid.GridError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if scheduler and backend != "dask":
         raise grid.GridError("scheduler= needs backend='dask'")
     blocks = grid.blocks(optimizer, order, problem, seed, **hyper)
+    return _run_checked(blocks, grid.settings(tol, max_steps, dtype, margin), backend, fast,
+                        scheduler)
+
+
+def _run_checked(blocks, conf, backend, fast, scheduler, extra_attrs=None):
     from .dataset import check_memory
     check_memory(sum(b.size for b in blocks))
     options = {"scheduler": scheduler} if scheduler else {}
-    return run_blocks(blocks, grid.settings(tol, max_steps, dtype, margin), backend, fast,
-                      **options)
+    return run_blocks(blocks, conf, backend, fast, extra_attrs, **options)
+
+
+def sweep_file(path, *, backend="cpu", fast=False, scheduler=None, **overrides):
+    """Run a TOML sweep file (as ``bpbench run FILE``) into one table.
+
+    Parameters
+    ----------
+    path : str or path
+        A sweep file: top-level settings (tol, max_steps, dtype, margin, problem) and
+        ``[[run]]`` blocks, each an optimizer (or list) with its hyperparameter axes.
+    backend, fast, scheduler
+        As for `sweep`.
+    **overrides
+        Replace the file's values: a hyperparameter axis (in every block that uses it),
+        ``order``, ``problem``, ``seed``, ``tol``, ``max_steps``, ``dtype``, ``margin``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As from `sweep`, with the file's name in ``df.attrs["sweep"]``.
+
+    Examples
+    --------
+    >>> df = bpbench.sweep_file("sweeps/claim.toml")  # the post's two runs
+    >>> df[["optimizer", "order", "steps"]]
+      optimizer    order  steps
+    0       sgd  inplace    111
+    1   rmsprop  inplace     11
+    """
+    import os
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise grid.GridError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if scheduler and backend != "dask":
+        raise grid.GridError("scheduler= needs backend='dask'")
+    blocks, conf = grid.load(path, overrides)
+    return _run_checked(blocks, conf, backend, fast, scheduler,
+                        {"sweep": os.path.basename(str(path))})
 
 
 def _one(optimizer, order, problem, seed, hyper):
@@ -107,9 +196,26 @@ def _one(optimizer, order, problem, seed, hyper):
 
 def trajectory(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
                max_steps=10000, margin=None, dtype="float64", **hyper):
-    """NumPy arrays for one configuration: (outputs, losses, status name), one entry per
-    forward pass; the output is the first output unit's on the first pattern. trace() wraps
-    this in a table."""
+    """One configuration's run as NumPy arrays, without pandas.
+
+    Parameters
+    ----------
+    optimizer, order, problem, seed, tol, max_steps, margin, dtype, **hyper
+        As for `sweep`, one value each.
+
+    Returns
+    -------
+    outputs, losses : numpy.ndarray
+        One entry per forward pass: the first output on the first pattern, and the loss.
+    status : str
+        converged, max_steps or diverged.
+
+    Examples
+    --------
+    >>> out, loss, status = bpbench.trajectory("sgd", order="inplace", lr=1.0)
+    >>> len(loss), status, bool(loss[-1] < 1e-7)
+    (111, 'converged', True)
+    """
     return _trajectory(_one(optimizer, order, problem, seed, hyper),
                        grid.settings(tol, max_steps, dtype, margin))
 

@@ -222,6 +222,7 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
     order = order_name(order)
     prob = resolve_problem(problem)
     opt = OPTIMIZERS[optimizer]
+    hyper = canonical(opt, hyper)
     for h in hyper:
         if h not in opt.hyper:
             what = "hyperparameter" if h in HYPERPARAMETERS else "key"
@@ -237,6 +238,28 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
     b = Block(optimizer, order, axes, prob, seeds)
     check_size(b.size)
     return b
+
+
+def canonical(opt, hyper):
+    """hyper with torch.optim's names for opt (alpha, momentum, betas) turned into ours."""
+    out = {h: v for h, v in hyper.items() if h not in opt.aliases}
+    for alias, target in opt.aliases.items():
+        if alias not in hyper:
+            continue
+        value = hyper[alias]
+        if isinstance(target, tuple):
+            if not isinstance(value, (list, tuple)) or len(value) != len(target):
+                raise GridError(f"{alias} takes a pair ({', '.join(target)}), as in torch.optim; "
+                                f"got {value!r}")
+            pairs = dict(zip(target, value))
+        else:
+            pairs = {target: value}
+        for h, v in pairs.items():
+            if h in out:
+                raise GridError(f"{opt.name}: give {h} or {alias}, not both ({alias} is "
+                                f"torch.optim's name for it)")
+            out[h] = v
+    return out
 
 
 def check_size(n):
@@ -260,12 +283,13 @@ def blocks(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
         return [block(optimizers[0], o, problem, seed, **hyper) for o in orders]
     known = [OPTIMIZERS[o] for o in optimizers if isinstance(o, str) and o in OPTIMIZERS]
     for h in hyper:
-        if not any(h in opt.hyper for opt in known):
+        if not any(h in opt.hyper or h in opt.aliases for opt in known):
             raise GridError(f"none of {', '.join(map(str, optimizers))} has a hyperparameter "
                             f"{h!r}")
     out = []
     for opt in optimizers:
-        mine = ({h: v for h, v in hyper.items() if h in OPTIMIZERS[opt].hyper}
+        mine = ({h: v for h, v in hyper.items()
+                 if h in OPTIMIZERS[opt].hyper or h in OPTIMIZERS[opt].aliases}
                 if isinstance(opt, str) and opt in OPTIMIZERS else hyper)
         out += [block(opt, o, problem, seed, **mine) for o in orders]
     check_size(sum(b.size for b in out))

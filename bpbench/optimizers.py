@@ -9,7 +9,7 @@ signature so that one kernel runs them all; ``Optimizer.hyper`` lists the hyperp
 rule really uses, and giving it any other is an error. Where the post writes a formula
 (gradient descent, RMSprop) the arithmetic follows the post's order of operations.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from numba import njit
 
@@ -77,6 +77,9 @@ class Optimizer:
     defaults: dict  # torch.optim's defaults for the hyperparameters the rule uses
     torch: str  # the torch.optim call it matches
     state: tuple = ()  # the slots (m, v) the rule keeps; its torch.optim state in comments
+    # torch.optim's own argument names, accepted for ours: {"alpha": "beta"}; a tuple target
+    # takes a pair, as torch's betas=(beta1, beta2)
+    aliases: dict = field(default_factory=dict)
 
     @property
     def hyper(self):
@@ -86,13 +89,15 @@ class Optimizer:
 OPTIMIZERS = {o.name: o for o in (
     Optimizer("sgd", sgd, {"lr": 1e-3}, "SGD(lr)"),
     Optimizer("momentum", momentum, {"lr": 1e-3, "beta": 0.9}, "SGD(lr, momentum=beta)",
-              ("m",)),  # momentum_buffer
+              ("m",), {"momentum": "beta"}),  # momentum_buffer
     Optimizer("nesterov", nesterov, {"lr": 1e-3, "beta": 0.9},
-              "SGD(lr, momentum=beta, nesterov=True)", ("m",)),  # momentum_buffer
+              "SGD(lr, momentum=beta, nesterov=True)", ("m",),
+              {"momentum": "beta"}),  # momentum_buffer
     Optimizer("rmsprop", rmsprop, {"lr": 1e-2, "beta": 0.99, "eps": 1e-8},
-              "RMSprop(lr, alpha=beta, eps=eps)", ("v",)),  # square_avg
+              "RMSprop(lr, alpha=beta, eps=eps)", ("v",), {"alpha": "beta"}),  # square_avg
     Optimizer("adam", adam, {"lr": 1e-3, "beta": 0.9, "beta2": 0.999, "eps": 1e-8},
-              "Adam(lr, betas=(beta, beta2), eps=eps)", ("m", "v")),  # exp_avg, exp_avg_sq
+              "Adam(lr, betas=(beta, beta2), eps=eps)", ("m", "v"),
+              {"betas": ("beta", "beta2")}),  # exp_avg, exp_avg_sq
     Optimizer("adagrad", adagrad, {"lr": 1e-2, "eps": 1e-10}, "Adagrad(lr, eps=eps)",
               ("v",)),  # sum
 )}

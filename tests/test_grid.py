@@ -92,3 +92,22 @@ def test_toml_errors_and_overrides(tmp_path):
         assert message in str(e.value), text
     with pytest.raises(GridError, match="no such sweep file"):
         grid.load(tmp_path / "missing.toml")
+
+
+def test_torch_names_are_aliases():
+    from bpbench import grid
+    assert grid.block("rmsprop", alpha=0.9).axes["beta"].tolist() == [0.9]
+    assert grid.block("nesterov", momentum=[0.5, 0.9]).axes["beta"].tolist() == [0.5, 0.9]
+    b = grid.block("adam", betas=([0.5, 0.9], 0.99))
+    assert b.axes["beta"].tolist() == [0.5, 0.9] and b.axes["beta2"].tolist() == [0.99]
+    # several optimizers: each alias goes to the one that has it
+    bs = grid.blocks(["momentum", "rmsprop"], momentum=0.5, alpha=0.99)
+    assert [b.axes["beta"].tolist() for b in bs] == [[0.5], [0.99]]
+    doc = {"run": [{"optimizer": "rmsprop", "alpha": 0.999, "lr": 0.1, "eps": 0.01}]}
+    assert grid.parse(doc)[0][0].axes["beta"].tolist() == [0.999]
+    for bad, message in (({"alpha": 0.9, "beta": 0.9}, "not both"),
+                         ({"betas": 0.9}, "takes a pair")):
+        with pytest.raises(grid.GridError, match=message):
+            grid.block("adam" if "betas" in bad else "rmsprop", **bad)
+    with pytest.raises(grid.GridError, match="sgd has no key 'alpha'"):
+        grid.block("sgd", alpha=0.9)
