@@ -3,6 +3,7 @@
 pandas is imported only where a table is built, so `bpbench reproduce` starts fast.
 """
 import functools
+import inspect
 import time
 
 import numpy as np
@@ -23,11 +24,13 @@ def run_attrs(conf, backend, fast, extra_attrs=None, blocks=()):
 
 
 def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
-                extra_attrs=None, **backend_options):
+                extra_attrs=None, progress=None, **backend_options):
     """Yield (chunk number, table, config-steps) for each chunk of dataset.plan(blocks) not in
     skip. Backends with a run_many (dask, cuda) keep several chunks in flight and yield them
     as they finish, so the order may differ from the plan's; the others go in order.
-    backend_options go to the backend (the dask scheduler address)."""
+    progress(n) hears of every n configurations finished: within a chunk where the backend
+    can tell (cpu), else chunk by chunk. backend_options go to the backend (the dask
+    scheduler address)."""
     from . import dataset, results
     module = backend_module(backend)
     dtype = np.dtype(conf["dtype"])
@@ -41,9 +44,14 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
                 yield i, (*block.args(dtype, lo, hi), conf["tol"], conf["max_steps"],
                           grid.margin_for(conf, block.problem))
 
+    live = progress is not None and "progress" in inspect.signature(module.run).parameters
+    if live:
+        backend_options = dict(backend_options, progress=progress)
     run_many = getattr(module, "run_many", None) or functools.partial(_in_order, module)
     for i, out in run_many(jobs(), fast, **backend_options):
-        b, lo, _ = plan[i]
+        b, lo, hi = plan[i]
+        if progress is not None and not live:
+            progress(hi - lo)
         yield i, results.frame(blocks[b], *out, attrs, lo=lo), int(out[0].sum())
 
 

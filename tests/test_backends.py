@@ -46,3 +46,15 @@ def test_non_finite_weight_beats_a_small_loss(bad):
     S[LOSS, 0] = 1e-9
     assert S[FINITE, 0] == 0
     assert verdict.py_func(S, 0, 1e-7, 10) == DIVERGED
+
+
+def test_progress_counts_every_configuration():
+    from bpbench import grid
+    from bpbench.api import iter_chunks
+    b = grid.block("rmsprop", lr="log:1e-3:1:40", beta=[0.9, 0.99], eps=0.01)
+    conf = grid.settings(max_steps=2000)
+    for backend in ("cpu", "serial"):
+        heard = []
+        chunks = [(0, 0, 50), (0, 50, 80)]
+        tables = list(iter_chunks([b], conf, backend, chunks=chunks, progress=heard.append))
+        assert sum(heard) == 80 and len(tables) == 2

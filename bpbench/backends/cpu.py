@@ -15,7 +15,9 @@ grid.
 ``fast=False`` compiles with IEEE semantics and gives the serial backend's results bit for bit;
 ``fast=True`` adds kernels.FAST_FLAGS, which change rounding and so, rarely, a step count.
 """
+import contextlib
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -34,8 +36,9 @@ LANES = 128
 
 @njit(inline="always")
 def _block(update, forward, backprop, verdict, D, H, W0, threshold, max_steps, first, stride,
-           passes, status, loss, output):
-    """Run configurations first, first + stride, ... of H to their verdicts."""
+           passes, status, loss, output, done):
+    """Run configurations first, first + stride, ... of H to their verdicts, counting them in
+    done[first] as they finish (read by a progress bar while the kernel runs)."""
     S = np.empty((rows(W0.shape[0]), LANES), dtype=H.dtype)
     cfg = np.empty(LANES, np.int64)  # configuration in each lane
     hi = H.shape[1]
@@ -59,6 +62,7 @@ def _block(update, forward, backprop, verdict, D, H, W0, threshold, max_steps, f
                 continue
             i = cfg[l]
             passes[i], status[i], loss[i], output[i] = S[N_, l], v, S[LOSS, l], S[OUT, l]
+            done[first] += 1
             if pending < hi:
                 start(S, l, W0, H, pending)
                 cfg[l] = pending
@@ -69,18 +73,21 @@ def _block(update, forward, backprop, verdict, D, H, W0, threshold, max_steps, f
                 cfg[l] = cfg[nl]
 
 
-def _chunk(H, W0, K, threshold, max_steps, c, nchunks, passes, status, loss, output):
+def _chunk(H, W0, K, threshold, max_steps, c, nchunks, passes, status, loss, output, done):
     # Chunk c takes every nchunks-th configuration: grids are ordered (lr slowest), and step
     # counts depend strongly on lr, so contiguous chunks would leave one thread all the slow
     # configurations.
     _block(update, forward, backprop, verdict, pack(K), H, W0, threshold, max_steps, c, nchunks,
-           passes, status, loss, output)
+           passes, status, loss, output, done)
 
 
 CHUNKS_PER_THREAD = 4  # queue depth: more balances better, fewer keeps SIMD blocks full
 
 
-def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
+def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False,
+        progress=None):
+    """progress: called from a helper thread with the number of configurations finished since
+    its last call, a few times a second while the kernels run."""
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
@@ -88,15 +95,47 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     nchunks = max(1, min(CHUNKS_PER_THREAD * threads, n // LANES))
     kernel = specialise(_chunk, shape, optimizer, order, fast, margin > 0)
     args = (H, W0, K, H.dtype.type(margin if margin > 0 else tol), max_steps)
-    outs = (passes, status, loss, output)
-    if threads == 1 or nchunks == 1:
-        for c in range(nchunks):
-            kernel(*args, c, nchunks, *outs)
-    else:
-        pool = _pool(threads)
-        for f in [pool.submit(kernel, *args, c, nchunks, *outs) for c in range(nchunks)]:
-            f.result()
+    done = np.zeros(nchunks, np.int64)
+    outs = (passes, status, loss, output, done)
+    with _reporting(done, progress):
+        if threads == 1 or nchunks == 1:
+            for c in range(nchunks):
+                kernel(*args, c, nchunks, *outs)
+        else:
+            pool = _pool(threads)
+            for f in [pool.submit(kernel, *args, c, nchunks, *outs) for c in range(nchunks)]:
+                f.result()
     return passes, status, loss, output
+
+
+@contextlib.contextmanager
+def _reporting(done, progress, every=0.2):
+    """While the body runs, pass progress() the growth of done.sum() every `every` seconds
+    (the kernels release the GIL, so this thread runs beside them), and the rest at the end."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+    told = [0]
+
+    def tell():
+        now = int(done.sum())
+        if now > told[0]:
+            progress(now - told[0])
+            told[0] = now
+
+    def poll():
+        while not stop.wait(every):
+            tell()
+
+    t = threading.Thread(target=poll, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
+    tell()
 
 
 @functools.cache

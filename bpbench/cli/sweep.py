@@ -112,14 +112,14 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
     try:
         with deferred_interrupt() as stop:
             for i, df, cs in iter_chunks(blocks, conf, backend, fast, chunks, done,
-                                         {"sweep": os.path.basename(label)}, **options):
+                                         {"sweep": os.path.basename(label)}, bar.update,
+                                         **options):
                 if as_dir:
                     ds.write(i, df)
                 else:
                     frames.append((i, df))
                 finished += 1
                 steps += cs
-                bar.update(len(df))
                 bar.set_postfix_str(f"{steps / (time.perf_counter() - t0):.3g} config-steps/s")
                 if stop.requested and finished < len(chunks):
                     raise KeyboardInterrupt
@@ -173,7 +173,8 @@ def deferred_interrupt():
 
 
 def progress(total, quiet):
-    """A tqdm bar on stderr for sweeps of more than about a second, when stderr is a terminal."""
+    """A tqdm bar on stderr for sweeps of more than about a second, when stderr is a terminal:
+    the cpu backend reports configurations as they finish, so one chunk gets a bar too."""
     from tqdm import tqdm
     return tqdm(total=total, unit="config", unit_scale=True, file=sys.stderr, delay=1.0,
                 disable=quiet or not sys.stderr.isatty(), leave=False)
