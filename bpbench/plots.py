@@ -103,6 +103,7 @@ def _panels(df, facet):
 
 
 def _grid(plt, n, width=4.2, height=3.6):
+    width = max(width, 5.6) if n == 1 else width  # room for the title over a single panel
     cols = min(4, n)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows + 0.4),

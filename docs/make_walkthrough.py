@@ -21,34 +21,11 @@ def save(fig, name):
     return f"img/{name}"
 
 
-def mark_claim(fig):
-    for ax in fig.axes:
-        if ax.get_xlabel() == "lr":
-            ax.plot([CLAIM["lr"]], [CLAIM["beta"]], marker="*", color="red", ms=12, ls="")
-    return fig
-
-
 def weights_history(order, steps, **hyper):
-    """Weights (w35, w45, w13, w23, w14, w24: the post's update order) and hidden outputs y3,
-    y4 after every forward pass, by running the kernels' own formulas on NumPy
-    (bpbench.targets)."""
-    from bpbench.network import PARAMS, net
-    from bpbench.optimizers import OPTIMIZERS
-    from bpbench.problems import POST
-    from bpbench.targets import numpy_version
-    from bpbench.training import start, step
-    formulas = net(POST.shape)
-    D = tuple(POST.data(np.float64))
-    H = np.array([[hyper["lr"]], [hyper["beta"]], [0.0], [hyper["eps"]]])
-    S = np.zeros((formulas.nrows, 1))
-    numpy_version(start)(S, 0, POST.initial(None, np.float64, 1), H, 0)
-    run, upd = numpy_version(step), numpy_version(OPTIMIZERS["rmsprop"].update)
-    fwd, back = numpy_version(formulas.forward), numpy_version(formulas.backprop[order])
-    ws = []
-    for _ in range(steps):
-        ws.append(S[PARAMS::3, 0].copy())  # the weights this forward pass uses
-        run(upd, fwd, back, S, 0, D)
-    ws = np.array(ws)
+    """Weights (w35, w45, w13, w23, w14, w24: the post's update order) during every forward
+    pass, from bpbench.trace(weights=True), and the hidden outputs y3, y4 they give."""
+    t = bpbench.trace("rmsprop", order=order, max_steps=steps, weights=True, **hyper)
+    ws = t[["w35", "w45", "w13", "w23", "w14", "w24"]].to_numpy()
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     y3 = sig(ws[:, 2] * 0.35 + ws[:, 3] * 0.9)
     y4 = sig(ws[:, 4] * 0.35 + ws[:, 5] * 0.9)
@@ -94,8 +71,8 @@ def main():
     out["share_le"] = 100 * (conv.steps <= 11).sum() / len(seed)
     near = seed[np.isclose(seed.eps, 1e-2, rtol=0.5)]
     out["eps_near"] = near.eps.iloc[0]
-    fig = plots.heatmap(near, "lr", "beta")
-    out["heat_png"] = save(mark_claim(fig), "rmsprop_inplace_heatmap.png")
+    fig = plots.heatmap(near, "lr", "beta", mark={"lr": CLAIM["lr"], "beta": CLAIM["beta"]})
+    out["heat_png"] = save(fig, "rmsprop_inplace_heatmap.png")
     out["facet_png"] = save(plots.heatmap(seed, "lr", "beta", facet="eps"),
                             "rmsprop_inplace_by_eps.png")
     by_eps = analysis.summary(df, by=["eps"])
@@ -123,15 +100,18 @@ def main():
     # 4. Gradient descent's 111 against every optimizer at its best.
     blocks, conf = grid.load(os.path.join(HERE, "..", "sweeps", "optimizers.toml"))
     opt = run_blocks(blocks, conf)
-    best = analysis.summary(opt)[["optimizer", "converged", "min_steps", "best"]]
+    best = analysis.summary(opt)
+    shares = [analysis.percentages(r) for r in
+              best[["converged", "max_steps", "diverged"]].to_numpy()]
     out["opt_table"] = "\n".join(
-        f"| {r.optimizer} | {100 * r.converged:.0f}% | {r.min_steps} | {r.best} |"
-        for r in best.itertuples())
+        f"| {r.optimizer} | {p[0]:.1f}% | {r.min_steps} | {r.best} | {r.robust_best} |"
+        for r, p in zip(best.itertuples(), shares))
+    out["opt_lines_png"] = save(plots.line(opt), "optimizers_lines.png")
     w = analysis.lr_window(opt)
     widest = w.sort_values("decades", ascending=False).groupby("optimizer", observed=True).head(1)
     out["window_table"] = "\n".join(
-        f"| {r.optimizer} | {r.lr_min:.3g} | {r.lr_max:.3g} | {r.decades:.2f} |"
-        for r in widest.sort_values("optimizer").itertuples())
+        f"| {r.optimizer} | {r.lr_min:.3g} | {r.lr_max:.3g} | {r.decades:.2f} | "
+        f"{_edge(r.at_edge)} |" for r in widest.itertuples())
 
     # 5. Why inplace order fails more often.
     both = df.pivot_table(index=["lr", "beta", "eps"], columns="order", values="status",
@@ -174,6 +154,11 @@ def main():
     with open(os.path.join(HERE, "walkthrough.md"), "w") as f:
         f.write(TEMPLATE.format(**out))
     print("wrote docs/walkthrough.md and", len(os.listdir(IMG)), "figures")
+
+
+def _edge(at_edge):
+    return {"low": "smallest lr swept", "high": "largest lr swept", "both": "both ends",
+            "": "no"}[at_edge]
 
 
 def sweep_file(name):
@@ -296,15 +281,22 @@ section shows why.
 
 `sweeps/optimizers.toml`, simultaneous order, each optimizer over a learning-rate range:
 
-| optimizer | converged | fewest steps | at |
-|---|---|---|---|
+| optimizer | converged | fewest steps | at | robust best (its grid neighbours converge too) |
+|---|---|---|---|---|
 {opt_table}
 
-Widest convergent learning-rate window per optimizer (setting of its other hyperparameters
-with the widest window):
+Steps against the learning rate, each optimizer at its best other hyperparameters for each
+lr (`bpbench plot optimizers.parquet`); the bars along the bottom are the convergent
+windows, with an arrow where a window runs into the end of the swept range:
 
-| optimizer | smallest lr | largest lr | decades |
-|---|---|---|---|
+![optimizers: steps against lr]({opt_lines_png})
+
+Widest convergent learning-rate window per optimizer (a run of consecutive converging grid
+learning rates, at the setting of its other hyperparameters with the widest window).
+"Cut off" says whether the window reaches the end of the swept range, where it may go on:
+
+| optimizer | smallest lr | largest lr | decades | cut off |
+|---|---|---|---|---|
 {window_table}
 
 ## 5. Why inplace order fails so much more often
