@@ -69,10 +69,11 @@ def summary(df, by=()):
         share = g.status.value_counts(normalize=True)
         per = settings_median(g)
         ok = per[np.isfinite(per.median_steps)]
-        best = "-" if ok.empty else describe(ok.loc[ok.median_steps.idxmin()])
+        shown = worth_naming(g)
+        best = "-" if ok.empty else describe(ok.loc[ok.median_steps.idxmin()], shown)
         robust = robust_settings(per)
         robust_best = ("-" if robust.empty
-                       else describe(robust.loc[robust.median_steps.idxmin()]))
+                       else describe(robust.loc[robust.median_steps.idxmin()], shown))
         conv = g.steps.dropna()
         rows.append(dict(zip(keys, key), configurations=len(g),
                          converged=share.get("converged", 0.0),
@@ -246,10 +247,22 @@ def percentages(shares, decimals=1):
     return out / 10 ** decimals
 
 
-def describe(row):
-    """'lr=0.1 beta=0.999 eps=0.01' for the hyperparameters a row's optimizer uses."""
-    return " ".join(f"{h}={row[h]:.6g}" for h in HYPERPARAMETERS
-                    if h in row and pd.notna(row[h]))
+def describe(row, names=HYPERPARAMETERS):
+    """'lr=0.1 beta=0.999 eps=0.01' for the hyperparameters in names that the row has."""
+    return " ".join(f"{h}={row[h]:.6g}" for h in names if h in row and pd.notna(row[h]))
+
+
+def worth_naming(df):
+    """The hyperparameters that tell df's settings apart or differ from their optimizer's
+    torch default (lr always): a best of "lr=0.1 beta=0.999 eps=0.01" does not need the
+    weight_decay=0 every run of it had."""
+    from .optimizers import OPTIMIZERS
+    opts = [OPTIMIZERS[o] for o in df.optimizer.unique() if o in OPTIMIZERS]
+
+    def plain(h):
+        return (df[h].nunique() == 1 and
+                all(o.defaults.get(h) == df[h].dropna().iloc[0] for o in opts))
+    return [h for h in hyperparameters(df) if h == "lr" or not plain(h)]
 
 
 def has_restarts(df):

@@ -37,6 +37,8 @@ def spec(blocks, conf, fast, size):
             d["problem"] = b.problem.spec
         if b.seeds is not None:
             d["seeds"] = [int(s) for s in b.seeds]
+        if b.sample is not None:
+            d["sample"] = b.sample
         return d
     # The post without seeds and margin is left out, so manifests written before problems
     # existed still match.

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import problems
 from .network import ORDER_ALIASES, ORDERS
-from .optimizers import HYPERPARAMETERS, OPTIMIZERS
+from .optimizers import HYPERPARAMETERS, OPTIMIZERS, SLOTS
 
 DTYPES = ("float64", "float32")
 MAX_AXIS = 10 ** 7  # values on one axis (80 MB); more is a sampling job, not a grid
@@ -33,30 +33,47 @@ class Block:
     axes: dict = field(default_factory=dict)  # hyperparameter -> 1-D float64 array
     problem: problems.Problem = problems.POST
     seeds: np.ndarray = None  # int64 restart seeds; None for a problem with explicit weights
+    # sampled hyperparameters: name -> n values (point k is every name's k-th value), crossed
+    # with the axes; sample is the validated specification that drew them
+    samples: dict = None
+    sample: dict = None
 
     @property
     def restarts(self):
         return 1 if self.seeds is None else len(self.seeds)
 
     @property
+    def points(self):
+        """Sampled points (1 without sampling)."""
+        return len(next(iter(self.samples.values()))) if self.samples else 1
+
+    @property
     def size(self):
-        return math.prod(len(a) for a in self.axes.values()) * self.restarts
+        return math.prod(len(a) for a in self.axes.values()) * self.points * self.restarts
 
     def _hi(self, hi):
         return self.size if hi is None else hi
 
     def table(self, dtype="float64", lo=0, hi=None):
-        """H[4, n]: lr, beta, beta2, eps of configurations lo..hi-1 (0 where the rule has no
-        such hyperparameter), lr varying slowest, each repeated for every seed. Only that slice
-        is ever built, so a chunk of a huge grid costs memory for the chunk alone."""
+        """H[SLOTS, n]: the rule's hyperparameters (in the order of its Optimizer.defaults,
+        the slots h0.. its update takes; unused slots 0) of configurations lo..hi-1: sampled
+        points slowest, then the axes in that order, each repeated for every seed. Only that
+        slice is ever built, so a chunk of a huge grid costs memory for the chunk alone."""
         names = OPTIMIZERS[self.optimizer].hyper
         hi = self._hi(hi)
-        index = np.unravel_index(np.arange(lo, hi) // self.restarts,
-                                 [len(self.axes[h]) for h in names])
-        H = np.zeros((len(HYPERPARAMETERS), hi - lo), dtype=dtype)
-        for h, i in zip(names, index):
-            H[HYPERPARAMETERS.index(h)] = self.axes[h][i]
+        gridded = [h for h in names if h in self.axes]
+        point, *index = np.unravel_index(np.arange(lo, hi) // self.restarts,
+                                         [self.points] + [len(self.axes[h]) for h in gridded])
+        H = np.zeros((SLOTS, hi - lo), dtype=dtype)
+        for r, h in enumerate(names):
+            H[r] = (self.samples[h][point] if h not in self.axes
+                    else self.axes[h][index[gridded.index(h)]])
         return H
+
+    def values(self, lo=0, hi=None):
+        """{hyperparameter: float64 values} of configurations lo..hi-1, as the grid has them."""
+        H = self.table("float64", lo, hi)
+        return {h: H[r] for r, h in enumerate(OPTIMIZERS[self.optimizer].hyper)}
 
     def seed_values(self, lo=0, hi=None):
         """The seed of each configuration lo..hi-1, or None without a seed axis."""
@@ -145,13 +162,45 @@ def _number(name, v):
 def _check_range(name, values):
     if not np.all(np.isfinite(values)):
         raise GridError(f"{name}: values must be finite numbers (got NaN or inf)")
-    if name == "lr" and np.any(values <= 0):
-        raise GridError(f"lr must be > 0, got {values[values <= 0][0]:g}")
-    if name in ("beta", "beta2") and np.any((values < 0) | (values >= 1)):
-        bad = values[(values < 0) | (values >= 1)][0]
-        raise GridError(f"{name} must be in [0, 1), got {bad:g}")
-    if name == "eps" and np.any(values < 0):
-        raise GridError(f"eps must be >= 0, got {values[values < 0][0]:g}")
+    rule = RANGES.get(name)
+    if rule is not None:
+        test, text = rule
+        bad = values[~test(values)]
+        if bad.size:
+            raise GridError(f"{name} must be {text}, got {bad[0]:g}")
+
+
+# Valid values of each hyperparameter (torch.optim's own checks where it has them).
+RANGES = {
+    "lr": (lambda v: v > 0, "> 0"),
+    "beta": (lambda v: (v >= 0) & (v < 1), "in [0, 1)"),
+    "beta2": (lambda v: (v >= 0) & (v < 1), "in [0, 1)"),
+    "eps": (lambda v: v >= 0, ">= 0"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+    "momentum_decay": (lambda v: v >= 0, ">= 0"),
+    "eta_minus": (lambda v: (v > 0) & (v < 1), "in (0, 1)"),
+    "eta_plus": (lambda v: v > 1, "> 1"),
+    "step_min": (lambda v: v >= 0, ">= 0"),
+    "step_max": (lambda v: v > 0, "> 0"),
+    "mu": (lambda v: v > 0, "> 0"),
+}
+
+
+def parse_sample(text):
+    """--sample N, N:METHOD or N:METHOD:SEED as a sample specification."""
+    parts = text.split(":")
+    try:
+        spec = {"n": int(parts[0])}
+        if len(parts) > 1:
+            spec["method"] = parts[1]
+        if len(parts) > 2:
+            spec["seed"] = int(parts[2])
+    except ValueError:
+        raise GridError(f"--sample: write N, N:METHOD or N:METHOD:SEED (e.g. 4096:sobol:0), "
+                        f"got {text!r}") from None
+    if len(parts) > 3:
+        raise GridError(f"--sample: write N, N:METHOD or N:METHOD:SEED, got {text!r}")
+    return spec
 
 
 def seed_axis(spec):
@@ -213,10 +262,11 @@ def resolve_problem(spec):
         raise GridError(str(e)) from None
 
 
-def block(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
+def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None, **hyper):
     """A validated Block; hyperparameters not given take torch.optim's defaults. problem is a
     Problem, a built-in name, a TOML file or a dict (default: the post); seed the restart
-    seeds of a problem with a random init (default: seed 0)."""
+    seeds of a problem with a random init (default: seed 0); sample = {n, method, seed} draws
+    n points jointly over every range given without num (see draw)."""
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise GridError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
     order = order_name(order)
@@ -227,7 +277,19 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
         if h not in opt.hyper:
             what = "hyperparameter" if h in HYPERPARAMETERS else "key"
             raise GridError(f"{optimizer} has no {what} {h!r}; it takes {', '.join(opt.hyper)}")
-    axes = {h: axis(h, hyper.get(h, default)) for h, default in opt.defaults.items()}
+    ranges = {h: v for h, v in hyper.items() if isinstance(v, dict) and "num" not in v
+              or isinstance(v, str) and v.count(":") == 2}
+    if sample is None and ranges:
+        h = next(iter(ranges))
+        raise GridError(f"{h}: a range without num is sampled: add sample = {{ n = 1024 }} "
+                        f"(--sample 1024 on the command line), or give num for a grid")
+    samples, sample = draw(sample, ranges) if sample is not None else (None, None)
+    axes = {h: axis(h, hyper.get(h, default)) for h, default in opt.defaults.items()
+            if h not in ranges}
+    if "step_min" in axes and axes["step_min"].max() > axes["step_max"].min():
+        raise GridError(f"step_min {axes['step_min'].max():g} > step_max "
+                        f"{axes['step_max'].min():g} in some configuration: Rprop needs "
+                        f"step_min <= step_max")
     if prob.random:
         seeds = seed_axis(0 if seed is None else seed)
     elif seed is not None:
@@ -235,9 +297,81 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
                         f"means nothing; give it an init table to draw random starts")
     else:
         seeds = None
-    b = Block(optimizer, order, axes, prob, seeds)
+    b = Block(optimizer, order, axes, prob, seeds, samples, sample)
     check_size(b.size)
     return b
+
+
+METHODS = ("sobol", "random", "lhs")
+
+
+def draw(sample, ranges):
+    """n points over the ranges (each {start, stop, scale}: uniform, or log-uniform for
+    scale = "log"), jointly: a scrambled Sobol sequence, plain random or a Latin hypercube
+    from scipy.stats.qmc, reproducible by seed (with the same scipy). Returns ({name:
+    values}, the validated sample specification)."""
+    if not isinstance(sample, dict) or "n" not in sample or set(sample) - {"n", "method",
+                                                                          "seed"}:
+        raise GridError(f"sample takes n, method and seed, as sample = {{ n = 4096, method = "
+                        f"'sobol', seed = 0 }}; got {sample!r}")
+    n = _count("sample", sample["n"])
+    method = sample.get("method", "sobol")
+    if method not in METHODS:
+        raise GridError(f"sample: method must be one of {', '.join(METHODS)}, got {method!r}")
+    seed = sample.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise GridError(f"sample: seed must be an integer >= 0, got {seed!r}")
+    if not ranges:
+        raise GridError("sample: no range to sample; give at least one hyperparameter as a "
+                        "range without num, e.g. lr = { start = 1e-3, stop = 1, scale = 'log' }")
+    bounds = {h: _sample_range(h, r) for h, r in ranges.items()}
+    from scipy.stats import qmc
+    rng = np.random.default_rng(seed)
+    d = len(bounds)
+    if method == "random":
+        u = rng.random((n, d))
+    elif method == "lhs":
+        u = qmc.LatinHypercube(d, rng=rng).random(n)
+    else:
+        import warnings
+        with warnings.catch_warnings():  # n not a power of two: fine, just less balanced
+            warnings.simplefilter("ignore", UserWarning)
+            u = qmc.Sobol(d, rng=rng).random(n)
+    values = {}
+    for k, (h, (start, stop, scale)) in enumerate(bounds.items()):
+        if scale == "log":
+            values[h] = np.exp(np.log(start) + u[:, k] * (np.log(stop) - np.log(start)))
+        else:
+            values[h] = start + u[:, k] * (stop - start)
+        _check_range(h, values[h])
+    spec = {"n": n, "method": method, "seed": int(seed),
+            "ranges": {h: list(b) for h, b in bounds.items()}}
+    return values, spec
+
+
+def _sample_range(name, spec):
+    """(start, stop, scale) of a range to sample, from a dict or "log:START:STOP"."""
+    if isinstance(spec, str):
+        kind, start, stop = spec.split(":")
+        if kind not in ("lin", "log"):
+            raise GridError(f"{name}: write a range to sample as lin:START:STOP or "
+                            f"log:START:STOP, got {spec!r}")
+        try:
+            spec = {"start": float(start), "stop": float(stop),
+                    "scale": "log" if kind == "log" else "linear"}
+        except ValueError:
+            raise GridError(f"{name}: cannot read range {spec!r}") from None
+    if set(spec) - {"start", "stop", "scale"} or not {"start", "stop"} <= set(spec):
+        raise GridError(f"{name}: a range to sample needs start and stop (and optionally "
+                        f"scale), got {sorted(spec)}")
+    start, stop = _number(name, spec["start"]), _number(name, spec["stop"])
+    scale = spec.get("scale", "linear")
+    if scale not in ("linear", "log"):
+        raise GridError(f"{name}: scale must be 'linear' or 'log', got {scale!r}")
+    if scale == "log" and (start <= 0 or stop <= 0):
+        raise GridError(f"{name}: a log range needs positive start and stop")
+    _check_range(name, np.array([start, stop]))
+    return start, stop, scale
 
 
 def canonical(opt, hyper):
@@ -273,14 +407,14 @@ def _listed(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def blocks(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
+def blocks(optimizer, order="simultaneous", problem=None, seed=None, sample=None, **hyper):
     """One Block per optimizer and order, for a list of either (or both). A hyperparameter
     goes to every optimizer that uses it, and must be used by at least one."""
     optimizers, orders = _listed(optimizer), _listed(order)
     if not optimizers or not orders:
         raise GridError("optimizer and order need at least one value each")
     if len(optimizers) == 1:
-        return [block(optimizers[0], o, problem, seed, **hyper) for o in orders]
+        return [block(optimizers[0], o, problem, seed, sample, **hyper) for o in orders]
     known = [OPTIMIZERS[o] for o in optimizers if isinstance(o, str) and o in OPTIMIZERS]
     for h in hyper:
         if not any(h in opt.hyper or h in opt.aliases for opt in known):
@@ -291,7 +425,7 @@ def blocks(optimizer, order="simultaneous", problem=None, seed=None, **hyper):
         mine = ({h: v for h, v in hyper.items()
                  if h in OPTIMIZERS[opt].hyper or h in OPTIMIZERS[opt].aliases}
                 if isinstance(opt, str) and opt in OPTIMIZERS else hyper)
-        out += [block(opt, o, problem, seed, **mine) for o in orders]
+        out += [block(opt, o, problem, seed, sample, **mine) for o in orders]
     check_size(sum(b.size for b in out))
     return out
 
@@ -357,6 +491,7 @@ def parse(doc, overrides=None, where="sweep"):
     except problems.ProblemError as e:
         raise GridError(f"{where}: {e}") from None
     seed = overrides.pop("seed", None)
+    sample = overrides.pop("sample", None)
     runs = doc.get("run")
     if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) for r in runs):
         raise GridError(f"{where}: needs at least one [[run]] block")
@@ -381,6 +516,8 @@ def parse(doc, overrides=None, where="sweep"):
             r["order"] = order
         if seed is not None:
             r["seed"] = seed
+        if sample is not None:
+            r["sample"] = sample
         for opt in _listed(name):
             if isinstance(opt, str) and opt in OPTIMIZERS:
                 r.update({h: v for h, v in hyper.items() if h in OPTIMIZERS[opt].hyper})

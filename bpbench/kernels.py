@@ -1,7 +1,8 @@
 """Compile a kernel template for one network shape, optimizer rule and update order.
 
 A template is a plain function whose body uses the global names ``update``, ``forward``,
-``backprop``, ``pack`` and ``verdict``. ``specialise`` rebinds them to an optimizer's rule, a
+``backprop``, ``pack``, ``verdict`` and ``advance``. ``specialise`` rebinds them to an
+optimizer's rule (and its per-step ``advance``), a
 shape's generated formulas (network.net) and the convergence criterion (loss < tol, or every
 output within a margin) and jit-compiles the result, so Numba inlines the formulas
 into the lane loop (a rule passed as an argument would stay an opaque call and block SIMD).
@@ -38,7 +39,8 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False, reco
     backprop = formulas.backprop[order]
     if record:
         backprop = retarget(backprop, njit(inline="always"), {"apply": apply_record}, {})
-    g = dict(template.__globals__, update=OPTIMIZERS[optimizer].update, forward=forward,
+    rule = OPTIMIZERS[optimizer]
+    g = dict(template.__globals__, update=rule.update, advance=rule.advance, forward=forward,
              verdict=verdict, backprop=backprop, pack=formulas.pack)
     if fast:
         inline = njit(inline="always")

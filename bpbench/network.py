@@ -22,14 +22,15 @@ import numpy as np
 from numba import njit
 from numba.extending import intrinsic
 
-# Rows of the per-configuration state S[row, lane]: the lane's hyperparameters, its last
+# Rows of the per-configuration state S[row, lane]: the lane's hyperparameters (its rule's
+# own, in the order of Optimizer.defaults), the rule's per-configuration state C, its last
 # forward pass (loss, first output, largest |y - t|, whether its weights were all finite), its
 # pass count, then three rows per parameter: the value and two optimizer slots. One array for
 # everything a lane owns lets LLVM see that no two rows overlap, so the lane loop vectorises.
-LR, BETA, BETA2, EPS = 0, 1, 2, 3
-LOSS, OUT, ERR, FINITE, N = 4, 5, 6, 7, 8
-PARAMS = 9  # parameter k: value at PARAMS + 3k, optimizer state m, v just after it
-HYPER_ROWS = (LR, BETA, BETA2, EPS)
+HYPER = 6  # rows 0..5: hyperparameter slots h0..h5 (optimizers.SLOTS)
+C = 6
+LOSS, OUT, ERR, FINITE, N = 7, 8, 9, 10, 11
+PARAMS = 12  # parameter k: value at PARAMS + 3k, optimizer state m, v just after it
 
 
 @njit(inline="always")
@@ -68,6 +69,13 @@ def isfinite(x):
 def larger(a, b):
     """max(a, b) for the margin criterion (NumPy's target swaps in np.maximum)."""
     return a if a > b else b
+
+
+@njit(inline="always")
+def select(condition, a, b):
+    """a where condition holds, else b: a branch that vectorises (both sides are computed),
+    and that the NumPy target, whose lanes are arrays, runs as np.where."""
+    return a if condition else b
 
 
 @njit(inline="always")
@@ -114,11 +122,11 @@ def half_square(d):
 
 @njit(inline="always")
 def apply(update, S, l, r, g, t):
-    """w -= u for the parameter at row r, where (u, m, v) = update(g, m, v, t, hyperparameters)
-    is the optimizer's rule and m, v its state in rows r+1, r+2."""
-    u, S[r + 1, l], S[r + 2, l] = update(g, S[r + 1, l], S[r + 2, l], t,
-                                         S[LR, l], S[BETA, l], S[BETA2, l], S[EPS, l])
-    S[r, l] = S[r, l] - u
+    """(w, m, v) = update(g, w, m, v, t, c, h0..h5) for the parameter at row r: the optimizer's
+    rule, its state m, v in rows r+1, r+2 and the configuration's own state c."""
+    S[r, l], S[r + 1, l], S[r + 2, l] = update(g, S[r, l], S[r + 1, l], S[r + 2, l], t,
+                                               S[C, l], S[0, l], S[1, l], S[2, l], S[3, l],
+                                               S[4, l], S[5, l])
 
 
 @njit(inline="always")

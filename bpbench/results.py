@@ -25,15 +25,14 @@ STATUS_T = pd.CategoricalDtype(list(STATUSES))
 def frame(block, passes, status, loss, output, attrs, lo=0):
     """The table for configurations lo.. of a run block, from its backend's result arrays."""
     n = passes.size
-    uses = OPTIMIZERS[block.optimizer].hyper
     # The grid's own values, not the run dtype's rounding of them.
-    H = block.table("float64", lo, lo + n)
+    values = block.values(lo, lo + n)
     cols = {"problem": _repeat(pd.CategoricalDtype([block.problem.name]), block.problem.name,
                                n),
             "optimizer": _repeat(OPTIMIZER_T, block.optimizer, n),
             "order": _repeat(ORDER_T, block.order, n)}
-    for r, h in enumerate(HYPERPARAMETERS):
-        cols[h] = H[r] if h in uses else np.full(n, np.nan)
+    for h in HYPERPARAMETERS:
+        cols[h] = values.get(h, np.full(n, np.nan))
     seeds = block.seed_values(lo, lo + n)
     cols["seed"] = pd.arrays.IntegerArray(np.zeros(n, np.int64) if seeds is None else seeds,
                                           mask=np.full(n, seeds is None))
@@ -65,14 +64,21 @@ def concat(frames, attrs):
 
 
 def upgrade(df):
-    """A table saved by an older bpbench in today's schema: the post's problem, no seed, and
-    the order once called "seed" renamed inplace."""
+    """A table saved by an older bpbench in today's schema: the post's problem, no seed, the
+    order once called "seed" renamed inplace, and the hyperparameters added since (weight
+    decay 0, as those runs had, where the optimizer now takes it; NaN elsewhere)."""
     if not {"order", "steps"} <= set(df):
         return df  # not a bpbench table: the caller says what is missing
     if "problem" not in df:
         df.insert(0, "problem", pd.Categorical(["post"] * len(df)))
     if "seed" not in df:
         df.insert(df.columns.get_loc("steps"), "seed", pd.array([pd.NA] * len(df), "Int64"))
+    for h in HYPERPARAMETERS:  # hyperparameters added since: what those runs had in effect
+        if h not in df:
+            uses = df["optimizer"].astype(str).map(
+                lambda o: h in OPTIMIZERS[o].hyper if o in OPTIMIZERS else False)
+            had = 0.0 if h == "weight_decay" else np.nan
+            df.insert(df.columns.get_loc("seed"), h, np.where(uses, had, np.nan))
     order = df["order"].astype("category")
     old = {k: v for k, v in ORDER_ALIASES.items() if k in order.cat.categories}
     df["order"] = order.cat.rename_categories(old).astype(ORDER_T)

@@ -36,6 +36,7 @@ NUMPY_PRIMITIVES = {
     "const": lambda x, c: np.asarray(c, dtype=np.result_type(x)),
     "sqrt": np.sqrt,
     "larger": np.maximum,
+    "select": np.where,
 }
 _numpy_memo = {}
 

@@ -8,7 +8,7 @@ converged.
 """
 from numba import njit
 
-from .network import ERR, FINITE, HYPER_ROWS, LOSS, N, PARAMS, isfinite
+from .network import C, ERR, FINITE, HYPER, LOSS, N, PARAMS, isfinite
 
 CONVERGED, MAX_STEPS, DIVERGED = 0, 1, 2
 RUNNING = -1
@@ -46,9 +46,10 @@ def criterion(net, margin):
 @njit(inline="always")
 def start(S, l, W0, H, i):
     """Load configuration i into lane l: hyperparameters from column i of H, initial
-    parameters from column i of W0, optimizer state 0."""
-    for r in range(4):
-        S[HYPER_ROWS[r], l] = H[r, i]
+    parameters from column i of W0, optimizer state 0 per weight and 1 per configuration."""
+    for r in range(HYPER):
+        S[r, l] = H[r, i]
+    S[C, l] = 1
     for k in range(W0.shape[0]):
         S[PARAMS + 3 * k, l] = W0[k, i]
         S[PARAMS + 3 * k + 1, l] = 0
@@ -57,11 +58,13 @@ def start(S, l, W0, H, i):
 
 
 @njit(inline="always")
-def step(update, forward, backprop, S, l, D):
-    """Forward pass n of lane l (its loss and output go to S), then update number n."""
+def step(update, advance, forward, backprop, S, l, D):
+    """Forward pass n of lane l (its loss and output go to S), then update number n: the
+    configuration's own state first (advance, NAdam's product), then every weight."""
     n = S[N, l] + 1
     S[N, l] = n
     # forward() also records whether this pass's weights were finite: the update below is
     # discarded if the run ends here (at a perfect fit, RMSprop with eps = 0 computes 0/0 in it).
     Y = forward(S, l, D)
+    S[C, l] = advance(S[C, l], n, S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l])
     backprop(update, S, l, n, D, Y)

@@ -6,13 +6,13 @@ Python floats, shares no code with bpbench. The arithmetic follows the documente
 from copy import deepcopy
 from math import isfinite
 
-from oracle import f, step_size
+from oracle import f, mu_product, new_weight
 
 
 def train(layers, inputs, targets, weights, biases, bias, optimizer, order="simultaneous",
           tol=1e-7, margin=0.0, max_steps=10000, **hyper):
     """(steps run, status, final loss, first output of the first pattern)."""
-    h = {k: hyper.get(k) for k in ("lr", "beta", "beta2", "eps")}
+    c = [1.0]  # NAdam's product of momentum coefficients
     K = len(layers) - 1  # weight layers
     w = deepcopy(weights)  # w[a][j][i]: unit i of layer a -> unit j of layer a+1
     b = deepcopy(biases) if bias != "none" else None
@@ -68,11 +68,14 @@ def train(layers, inputs, targets, weights, biases, bias, optimizer, order="simu
 
     def update(g, t):
         for name, gn in g.items():  # dicts keep insertion order: to-unit by to-unit, biases last
-            u = step_size(optimizer, gn, m, v, name, t, **h)
             if name[0] == "w":
-                w[name[1]][name[2]][name[3]] -= u
+                row = w[name[1]][name[2]]
+                row[name[3]] = new_weight(optimizer, row[name[3]], gn, m, v, name, t, c[0],
+                                          **hyper)
             else:
-                b[name[1]][name[2]] -= u
+                row = b[name[1]]
+                row[name[2]] = new_weight(optimizer, row[name[2]], gn, m, v, name, t, c[0],
+                                          **hyper)
 
     step = 1
     while True:
@@ -94,6 +97,8 @@ def train(layers, inputs, targets, weights, biases, bias, optimizer, order="simu
         if step >= max_steps:
             return step, "max_steps", loss, out
         all_d = [[None] * (K + 2) for _ in inputs]
+        if optimizer == "nadam":
+            c[0] = mu_product(c[0], step, hyper["beta"], hyper["momentum_decay"])
         if order == "inplace":
             for a in range(K - 1, -1, -1):  # weight layer a, from the top
                 for p, (ys, t) in enumerate(zip(all_ys, targets)):

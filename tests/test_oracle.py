@@ -15,7 +15,11 @@ lr = st.floats(1e-3, 30.0)
 beta = st.floats(0.0, 0.999)
 beta2 = st.floats(0.5, 0.9999)
 eps = st.one_of(st.just(0.0), st.floats(1e-8, 1.0))
-HYPER = {"lr": lr, "beta": beta, "beta2": beta2, "eps": eps}
+HYPER = {"lr": lr, "beta": beta, "beta2": beta2, "eps": eps,
+         "weight_decay": st.one_of(st.just(0.0), st.floats(1e-4, 0.5)),
+         "momentum_decay": st.floats(0.0, 0.05), "eta_minus": st.floats(0.05, 0.95),
+         "eta_plus": st.floats(1.01, 3.0), "step_min": st.floats(0.0, 1e-3),
+         "step_max": st.floats(0.01, 50.0), "mu": st.floats(0.1, 4.0)}
 
 
 def config(optimizer):

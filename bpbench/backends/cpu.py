@@ -29,14 +29,14 @@ from ..network import LOSS, N as N_, OUT, rows
 from ..training import RUNNING, start, step
 
 # Bound per shape, optimizer, order and criterion by kernels.specialise:
-update = forward = backprop = pack = verdict = None
+update = advance = forward = backprop = pack = verdict = None
 
 LANES = 128
 
 
 @njit(inline="always")
-def _block(update, forward, backprop, verdict, D, H, W0, threshold, max_steps, first, stride,
-           passes, status, loss, output, done):
+def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max_steps, first,
+           stride, passes, status, loss, output, done):
     """Run configurations first, first + stride, ... of H to their verdicts, counting them in
     done[first] as they finish (read by a progress bar while the kernel runs)."""
     S = np.empty((rows(W0.shape[0]), LANES), dtype=H.dtype)
@@ -52,7 +52,7 @@ def _block(update, forward, backprop, verdict, D, H, W0, threshold, max_steps, f
     while nl > 0:
         finished = 0
         for l in range(nl):  # the SIMD loop
-            step(update, forward, backprop, S, l, D)
+            step(update, advance, forward, backprop, S, l, D)
             finished += verdict(S, l, threshold, max_steps) != RUNNING
         if finished == 0:
             continue
@@ -77,8 +77,8 @@ def _chunk(H, W0, K, threshold, max_steps, c, nchunks, passes, status, loss, out
     # Chunk c takes every nchunks-th configuration: grids are ordered (lr slowest), and step
     # counts depend strongly on lr, so contiguous chunks would leave one thread all the slow
     # configurations.
-    _block(update, forward, backprop, verdict, pack(K), H, W0, threshold, max_steps, c, nchunks,
-           passes, status, loss, output, done)
+    _block(update, advance, forward, backprop, verdict, pack(K), H, W0, threshold, max_steps, c,
+           nchunks, passes, status, loss, output, done)
 
 
 CHUNKS_PER_THREAD = 4  # queue depth: more balances better, fewer keeps SIMD blocks full

@@ -73,7 +73,8 @@ def kernel(shape, optimizer, order, margin=False):
     formulas = net(shape)
     forward, verdict = criterion(formulas, margin)
     start_d, step_d, verdict_d = (retarget(f, dev, prims, memo) for f in (start, step, verdict))
-    update_d = retarget(OPTIMIZERS[optimizer].update, dev, prims, memo)
+    rule = OPTIMIZERS[optimizer]
+    update_d, advance_d = (retarget(f, dev, prims, memo) for f in (rule.update, rule.advance))
     forward_d, backprop_d, pack_d = (retarget(f, dev, prims, memo) for f in (
         forward, formulas.backprop[order], formulas.pack))
 
@@ -88,7 +89,7 @@ def kernel(shape, optimizer, order, margin=False):
             start_d(S, t, W0, H, i)
             v = RUNNING
             while v == RUNNING:
-                step_d(update_d, forward_d, backprop_d, S, t, D)
+                step_d(update_d, advance_d, forward_d, backprop_d, S, t, D)
                 v = verdict_d(S, t, threshold, max_steps)
             passes[i], status[i], loss[i], output[i] = S[N, t], v, S[LOSS, t], S[OUT, t]
             i = cuda.atomic.add(counter, 0, 1)

@@ -31,7 +31,8 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     step_np, start_np = numpy_version(step), numpy_version(start)
     formulas = net(shape)
-    update = numpy_version(OPTIMIZERS[optimizer].update)
+    rule = OPTIMIZERS[optimizer]
+    update, advance = numpy_version(rule.update), numpy_version(rule.advance)
     forward = numpy_version(criterion(formulas, margin > 0)[0])
     backprop = numpy_version(formulas.backprop[order])
     D = numpy_version(formulas.pack)(K)
@@ -43,7 +44,7 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
             S = np.empty((formulas.nrows, idx.size), H.dtype)
             start_np(S, all_, W0, H, idx)
             while idx.size:
-                step_np(update, forward, backprop, S, all_, D)
+                step_np(update, advance, forward, backprop, S, all_, D)
                 v = verdicts(S, tol, margin, max_steps)
                 done = v != RUNNING
                 if done.any():

@@ -7,11 +7,11 @@ from ..network import LOSS, OUT, rows
 from ..training import RUNNING, start, step
 
 # Bound per shape, optimizer, order and criterion by kernels.specialise:
-update = forward = backprop = pack = verdict = None
+update = advance = forward = backprop = pack = verdict = None
 
 
 @njit(inline="always")
-def _train(update, forward, backprop, verdict, S, D, threshold, max_steps, history):
+def _train(update, advance, forward, backprop, verdict, S, D, threshold, max_steps, history):
     """Train lane 0 of S until a verdict; row n-1 of history (if it has one) gets the loss
     and output of forward pass n. Returns (forward passes, status)."""
     n = 0
@@ -20,7 +20,7 @@ def _train(update, forward, backprop, verdict, S, D, threshold, max_steps, histo
         n += 1
         # step() applies update n right after forward pass n; when the verdict ends the run
         # that update is discarded, and S[LOSS] / S[OUT] still hold forward pass n.
-        step(update, forward, backprop, S, 0, D)
+        step(update, advance, forward, backprop, S, 0, D)
         if history.shape[0] >= n:
             history[n - 1, 0] = S[LOSS, 0]
             history[n - 1, 1] = S[OUT, 0]
@@ -34,7 +34,7 @@ def _run(H, W0, K, threshold, max_steps, passes, status, loss, output):
     history = np.empty((0, 2), dtype=H.dtype)
     for i in range(H.shape[1]):
         start(S, 0, W0, H, i)
-        passes[i], status[i] = _train(update, forward, backprop, verdict, S, D, threshold,
+        passes[i], status[i] = _train(update, advance, forward, backprop, verdict, S, D, threshold,
                                       max_steps, history)
         loss[i], output[i] = S[LOSS, 0], S[OUT, 0]
 
@@ -42,7 +42,8 @@ def _run(H, W0, K, threshold, max_steps, passes, status, loss, output):
 def _history(H, W0, K, threshold, max_steps, history):
     S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
     start(S, 0, W0, H, 0)
-    return _train(update, forward, backprop, verdict, S, pack(K), threshold, max_steps, history)
+    return _train(update, advance, forward, backprop, verdict, S, pack(K), threshold, max_steps,
+                  history)
 
 
 def _states(H, W0, K, threshold, max_steps, history):
@@ -54,7 +55,7 @@ def _states(H, W0, K, threshold, max_steps, history):
     status = RUNNING
     while status == RUNNING:
         n += 1
-        step(update, forward, backprop, S, 0, D)
+        step(update, advance, forward, backprop, S, 0, D)
         if history.shape[0] >= n:
             history[n - 1, :] = S[:, 0]
         status = verdict(S, 0, threshold, max_steps)

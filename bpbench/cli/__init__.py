@@ -9,7 +9,7 @@ import click
 
 from .. import grid
 from ..network import ORDER_ALIASES, ORDERS
-from ..optimizers import HYPERPARAMETERS
+from ..optimizers import HYPERPARAMETERS, MEANING
 
 # "seed" stays accepted for the order the post's in-place back() defines, now "inplace".
 ORDER_CHOICE = click.Choice(list(ORDERS) + list(ORDER_ALIASES))
@@ -66,13 +66,15 @@ def main():
     """
 
 
-def hyper_options(f):
-    helps = {"lr": "learning rate (> 0)",
-             "beta": "momentum / RMSprop alpha / Adam beta1, in [0, 1)",
-             "beta2": "Adam beta2, in [0, 1)", "eps": "epsilon added after the square root (>= 0)"}
-    for h in reversed(HYPERPARAMETERS):
-        f = click.option(f"--{h}", metavar="AXIS", help=helps[h])(f)
-    return f
+def hyper_options(f=None, *, kind=None):
+    """--lr, --beta, ... one option per hyperparameter of any optimizer: an AXIS (a number,
+    list or range) for run, or kind=float (one value) for trace."""
+    def add(f):
+        for h in reversed(HYPERPARAMETERS):
+            f = click.option(f"--{h.replace('_', '-')}", h, type=kind,
+                             metavar="AXIS" if kind is None else "X", help=MEANING[h])(f)
+        return f
+    return add(f) if f is not None else add
 
 
 def setting_options(f):

@@ -3,7 +3,7 @@ import click
 
 from ..network import ORDERS
 from ..optimizers import OPTIMIZERS
-from . import main, order_option, problem_option, setting_options
+from . import hyper_options, main, order_option, problem_option, setting_options
 from .formats import emit, format_option
 
 
@@ -89,10 +89,7 @@ def reproduce(plot_file):
 @click.option("--seed", type=click.IntRange(0), default=None,
               help="restart seed, for a problem with a random init  [default: 0]")
 @setting_options
-@click.option("--lr", type=float, help="learning rate (> 0)")
-@click.option("--beta", type=float, help="momentum / RMSprop alpha / Adam beta1")
-@click.option("--beta2", type=float, help="Adam beta2")
-@click.option("--eps", type=float, help="epsilon")
+@hyper_options(kind=float)
 @click.option("--weights", is_flag=True,
               help="also every parameter's value, gradient and optimizer state per step, as "
                    "columns (w35 joins unit 3 to unit 5; grad_w35, m_w35, v_w35)")

@@ -9,6 +9,7 @@ import click
 
 from .. import grid
 from ..backends import BACKENDS
+from ..optimizers import OPTIMIZERS
 from . import echo_summary, hyper_options, main, problem_option, setting_options
 
 
@@ -16,8 +17,8 @@ from . import echo_summary, hyper_options, main, problem_option, setting_options
 @click.argument("sweep_file", metavar="[SWEEP.toml]", type=click.Path(dir_okay=False),
                 required=False)
 @click.option("--optimizer", metavar="NAMES", default=None,
-              help="without a sweep file: the optimizers to sweep, a comma list "
-                   "(sgd,momentum,nesterov,rmsprop,adam,adagrad)")
+              help="without a sweep file: the optimizers to sweep, a comma list of "
+                   + ", ".join(OPTIMIZERS))
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="a .parquet or .csv file, or a directory (DIR/ or a name without an "
                    "extension) for a chunked Parquet dataset  [default: ./SWEEP.parquet]")
@@ -38,19 +39,23 @@ from . import echo_summary, hyper_options, main, problem_option, setting_options
 @click.option("--seed", metavar="SEEDS", default=None,
               help="restart seeds for a problem with a random init: N, a comma list or "
                    "START..STOP  [default: the file's, else 0]")
+@click.option("--sample", metavar="N[:METHOD[:SEED]]", default=None,
+              help="draw N points over every range given without NUM (--lr log:1e-3:1): "
+                   "METHOD sobol (default), random or lhs, by scipy.stats.qmc; SEED default 0")
 @click.option("--chunk-size", type=click.IntRange(1), default=None,
               help="configurations per chunk  [default: 65536]")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 @setting_options
 @hyper_options
 def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, order, problem,
-        seed, chunk_size, quiet, tol, max_steps, dtype, margin, **hyper):
+        seed, sample, chunk_size, quiet, tol, max_steps, dtype, margin, **hyper):
     """Run the sweep in SWEEP.toml, or one given by options alone, and save its table.
 
     Options override the file: an AXIS is a number, a comma list (0.01,0.1,1) or a range
     lin:START:STOP:NUM or log:START:STOP:NUM, and replaces that hyperparameter in every block
-    that uses it. Without a file, --optimizer names the optimizers and the options are the
-    whole sweep, e.g. bpbench run --optimizer rmsprop,adam --order inplace,simultaneous
+    that uses it. A range without NUM (log:1e-3:1) is sampled instead, jointly with the other
+    such ranges: --sample 4096:sobol draws 4,096 points. Without a file, --optimizer names the
+    optimizers and the options are the whole sweep, e.g. bpbench run --optimizer rmsprop,adam --order inplace,simultaneous
     --lr log:1e-3:1:64 -o out.parquet. The table has one row per configuration; a summary per
     optimizer is printed.
 
@@ -71,7 +76,8 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
         raise click.UsageError("--scheduler needs --backend dask")
     orders = None if order is None else [o.strip() for o in order.split(",")]
     overrides = dict(hyper, order=orders, tol=tol, max_steps=max_steps, dtype=dtype,
-                     margin=margin, problem=problem, seed=seed)
+                     margin=margin, problem=problem, seed=seed,
+                     sample=None if sample is None else grid.parse_sample(sample))
     if sweep_file is None:
         if not optimizer:
             raise click.UsageError("give a sweep file, or --optimizer (and the axes) to sweep "
