@@ -55,9 +55,9 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
     lin:START:STOP:NUM or log:START:STOP:NUM, and replaces that hyperparameter in every block
     that uses it. A range without NUM (log:1e-3:1) is sampled instead, jointly with the other
     such ranges: --sample 4096:sobol draws 4,096 points. Without a file, --optimizer names the
-    optimizers and the options are the whole sweep, e.g. bpbench run --optimizer rmsprop,adam --order inplace,simultaneous
-    --lr log:1e-3:1:64 -o out.parquet. The table has one row per configuration; a summary per
-    optimizer is printed.
+    optimizers and the options are the whole sweep, e.g. bpbench run --optimizer rmsprop,adam
+    --order inplace,simultaneous --lr log:1e-3:1:64 -o out.parquet. The table has one row per
+    configuration; a summary per optimizer is printed.
 
     The sweep runs in chunks. With a directory as output each finished chunk is written at
     once (DIR/part-NNNNN.parquet, read whole with pandas.read_parquet(DIR)); Ctrl-C lets the
