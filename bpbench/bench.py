@@ -11,6 +11,7 @@ import numba
 import numpy as np
 
 from . import grid
+from .optimizers import OPTIMIZERS
 from .backends import backend_module
 
 WORKLOADS = {
@@ -28,15 +29,26 @@ WORKLOADS = {
     "LARGE": ("rmsprop, simultaneous, lr 128 x beta 128 x eps 64 = 1,048,576, max_steps 5000",
               lambda: (grid.block("rmsprop", "simultaneous", lr="log:1e-3:1:128",
                                   beta="lin:0.5:0.999:128", eps="log:1e-8:1e-1:64"), 5000)),
+    "OPT": ("every optimizer over lr = logspace(-3, 0, 512) at its torch defaults, "
+            "simultaneous, max_steps 2000, one after the other",
+            lambda: ([grid.block(o, "simultaneous", lr="log:1e-3:1:512") for o in OPTIMIZERS],
+                     2000)),
 }
-# (backend, fast, dtype) variants measured per workload; the NumPy baseline is skipped on
-# LARGE, where it would take minutes.
+# (backend, fast, dtype) variants measured per workload, less the (workload, backend) pairs
+# in SKIP, which would take minutes.
 VARIANTS = [("numpy", False, "float64"), ("serial", False, "float64"),
             ("cpu", False, "float64"), ("cpu", True, "float64"),
             ("cpu", False, "float32"), ("cpu", True, "float32")]
+SKIP = {("LARGE", "numpy"), ("LARGE", "serial"), ("OPT", "serial")}
 
 
 def measure(block, max_steps, backend, fast, dtype, repeat=3):
+    """(result arrays, median wall seconds, compile seconds) of one block, or of a list of
+    blocks run one after the other (their arrays joined)."""
+    if isinstance(block, list):
+        parts = [measure(b, max_steps, backend, fast, dtype, repeat) for b in block]
+        joined = tuple(np.concatenate(a) for a in zip(*(p[0] for p in parts)))
+        return joined, sum(p[1] for p in parts), sum(p[2] for p in parts)
     module = backend_module(backend)
     args = block.args(dtype)
     margin = block.problem.margin or 0.0
@@ -84,7 +96,7 @@ def run(names, threads=None, repeat=3, echo=print):
             f"{'wall s':>8} {'steps/s':>10} {'vs numpy':>9} {'compile s':>10} {'mismatch':>9}")
         mine = []
         for backend, fast, dtype in VARIANTS:
-            if name == "LARGE" and backend in ("numpy", "serial"):
+            if (name, backend) in SKIP:
                 continue
             (passes, status, *_), wall, comp = measure(block, max_steps, backend, fast, dtype,
                                                        repeat if backend != "serial" else 1)
