@@ -41,7 +41,7 @@ def root(x, t):
     2^-53, 0.5) is 1.0 there, the square root 1 - 2^-53. LLVM turns a pow by the constant 0.5
     into a square root, so the exponent is t * 0 + 0.5 (t, the step count, is finite), which
     it cannot fold to a constant."""
-    return x ** (t * 0 + const(x, 0.5))
+    return x ** (t * const(x, 0.0) + const(x, 0.5))
 
 
 @njit(inline="always")
@@ -121,11 +121,11 @@ def rprop(g, w, m, v, t, c, lr, eta_minus, eta_plus, step_min, step_max, _5):
     # torch's factor: eta_plus, eta_minus or 1 by the sign of g * prev; NaN stays NaN
     factor = select(same > 0, eta_plus, select(same < 0, eta_minus,
                                                select(same == same, one, same)))
-    step = select(t == 1, lr, v) * factor
+    step = select(const(g, t) == one, lr, v) * factor  # in g's type: float32 stays float32
     step = select(step < step_min, step_min, step)
     step = select(step > step_max, step_max, step)
     g = select(same < 0, const(g, 0.0), g)
-    sign = select(g > 0, one, select(g < 0, -one, g * 0))  # g * 0: 0, or NaN for NaN
+    sign = select(g > 0, one, select(g < 0, -one, g * const(g, 0.0)))  # 0, or NaN for NaN
     return w - sign * step, g, step
 
 

@@ -217,12 +217,12 @@ def heatmap(df, x, y, facet=None, value="steps", reduce="median", cmap="viridis"
     return fig
 
 
-def _windows(ax, xs, vals, color, row):
+def _windows(ax, xs, vals, color, row, gap=0.03):
     """Each run of consecutive converging x as a bar in a strip along the bottom of the axes,
     one row per line; a bar that reaches the grid's end gets an arrow there, pointing out:
     the window may go on beyond what was swept."""
     ok = np.isfinite(vals) & (vals > 0)
-    height = 0.03 + 0.03 * row
+    height = 0.03 + gap * row
     to_axes = ax.get_xaxis_transform()
     for a, b in analysis._runs(ok):
         ax.plot([xs[a], xs[b]], [height, height], color=color, lw=3, alpha=0.6,
@@ -254,8 +254,11 @@ def line(df, x="lr", hue="optimizer", facet=None, value="steps", reduce="best", 
     fig, axes = _grid(plt, len(panels), 7.5 if len(panels) == 1 else 5.2, 4.4)
     values = (list(df[hue].cat.remove_unused_categories().cat.categories)
               if hasattr(df[hue], "cat") else sorted(df[hue].dropna().unique(), key=_sort_key))
-    colours = {v: f"C{i % 10}" for i, v in enumerate(values)}
+    colours = {v: f"C{i}" if len(values) <= 10 else plt.get_cmap("tab20")(i % 20)
+               for i, v in enumerate(values)}
     dashes = ["-", "--", ":", "-."]
+    n_lines = df.groupby(keys, observed=True).ngroups
+    gap = min(0.03, 0.24 / max(1, n_lines))  # the window bars take at most a quarter
     style_of = {}
     top = []
     for ax, (panel, part) in zip(axes, panels):
@@ -272,7 +275,7 @@ def line(df, x="lr", hue="optimizer", facet=None, value="steps", reduce="best", 
                             for k, v in zip(keys, key) if k in (hue,) + tuple(styles))
             y = np.where(np.isfinite(vals), vals, np.nan)
             ax.plot(xs, y, color=c, ls=ls, marker="." if len(xs) <= 16 else None, label=name)
-            _windows(ax, xs, y if value == "steps" else vals, c, lines)
+            _windows(ax, xs, y if value == "steps" else vals, c, lines, gap)
             lines += 1
             top.append(np.nanmax(y) / np.nanmin(y) if np.isfinite(y).any() and
                        np.nanmin(y) > 0 else 1)
@@ -289,9 +292,12 @@ def line(df, x="lr", hue="optimizer", facet=None, value="steps", reduce="best", 
             ax.set_yscale("log")
         if value == "success":
             ax.set_ylim(0, 1.02)
-        _room_below(ax, 0.05 + 0.03 * lines)
+        _room_below(ax, 0.05 + gap * lines)
     if len(colours) * max(1, len(style_of)) <= 16:
-        axes[0].legend(fontsize="small")
+        if len(colours) * max(1, len(style_of)) > 6:  # beside the axes, off the lines
+            axes[-1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+        else:
+            axes[0].legend(fontsize="small")
     _titles(fig, df, _caption(df, (x, facet, hue), value, reduce, "a gap")
             + ". Bars along the bottom: each line's convergent windows (an arrow: cut off by "
               "the grid's edge)")

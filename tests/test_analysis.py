@@ -22,7 +22,7 @@ def table():
     df["final_loss"] = df["final_output"] = 0.0
     df["problem"] = pd.Categorical(["post"] * 6)
     df["seed"] = pd.array([pd.NA] * 6, dtype="Int64")
-    return df[list(results.COLUMNS)]
+    return df.reindex(columns=list(results.COLUMNS))  # hyperparameters not set: NaN
 
 
 def test_summary_by_hand():
@@ -169,7 +169,7 @@ def restart_table():
     df["final_loss"] = df["final_output"] = 0.0
     df["problem"] = pd.Categorical(["xor"] * 8)
     df["seed"] = pd.array([0, 1, 2, 3] * 2, dtype="Int64")
-    return df[list(results.COLUMNS)]
+    return df.reindex(columns=list(results.COLUMNS))  # hyperparameters not set: NaN
 
 
 def test_restart_summary_by_hand():

@@ -20,7 +20,10 @@ def test_run_saves_the_documented_schema(tmp_path):
     assert r.exit_code == 0, r.output
     df = pd.read_parquet(out)
     assert list(df.columns) == ["problem", "optimizer", "order", "lr", "beta", "beta2", "eps",
-                                "seed", "steps", "status", "final_loss", "final_output"]
+                                "weight_decay", "momentum_decay", "eta_minus", "eta_plus",
+                                "step_min", "step_max", "mu", "seed", "steps", "status",
+                                "final_loss", "final_output"]
+    assert df.weight_decay.tolist() == [0.0, 0.0] and df.mu.isna().all()
     assert str(df.steps.dtype) == "Int64" and str(df.seed.dtype) == "Int64"
     assert df.seed.isna().all() and list(df.problem) == ["post", "post"]
     assert list(df.order) == ["inplace", "inplace"]
@@ -70,7 +73,7 @@ def test_trace_prints_the_posts_format():
     (["run", CLAIM, "-o", "out.txt"], ".parquet or .csv"),
     (["run", CLAIM, "--backend", "gpu"], "Invalid value"),
     (["trace", "--optimizer", "sgd", "--beta", "0.9"], "sgd has no hyperparameter 'beta'"),
-    (["trace", "--optimizer", "adamw"], "Invalid value"),
+    (["trace", "--optimizer", "lbfgs"], "Invalid value"),
     (["trace", "--optimizer", "sgd", "--lr", "x"], "not a valid float"),
 ])
 def test_bad_input_one_line_error(args, message, tmp_path, monkeypatch):

@@ -33,10 +33,16 @@ def same_table(optimizer, order, dtype="float64", **hyper):
     return gpu
 
 
-@pytest.mark.parametrize("order", ["inplace", "simultaneous"])
-@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+FIRST = ["sgd", "momentum", "nesterov", "rmsprop", "adam", "adagrad"]
+# The simulator is slow: the first six rules in both orders, the later ones in one each.
+CASES = ([(o, order) for o in FIRST for order in ("inplace", "simultaneous")]
+         + [(o, ("inplace", "simultaneous")[i % 2])
+            for i, o in enumerate(o for o in OPTIMIZERS if o not in FIRST)])
+
+
+@pytest.mark.parametrize("optimizer, order", CASES)
 def test_cuda_matches_cpu(optimizer, order):
-    hyper = {"lr": [0.05, 0.5, 5.0]}
+    hyper = {"lr": [0.05, 0.5, 5.0] if optimizer in FIRST else [0.05, 5.0]}
     if "beta" in OPTIMIZERS[optimizer].hyper:
         hyper["beta"] = [0.9]
     same_table(optimizer, order, **hyper)

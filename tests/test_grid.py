@@ -19,10 +19,11 @@ def test_axis_forms():
 def test_block_cartesian_product_lr_slowest_and_defaults():
     b = grid.block("adam", lr=[0.1, 0.2], beta=[0.8, 0.9, 0.95])
     H = b.table()
-    assert H.shape == (4, 6)
+    assert H.shape == (6, 6)  # one row per slot: adam's lr, beta, beta2, eps, weight_decay
     assert list(H[0]) == [0.1] * 3 + [0.2] * 3
     assert list(H[1]) == [0.8, 0.9, 0.95] * 2
     assert (H[2] == 0.999).all() and (H[3] == 1e-8).all()  # torch defaults
+    assert (H[4] == 0).all() and (H[5] == 0).all()  # no weight decay; slot 5 unused
 
 
 @pytest.mark.parametrize("kw, message", [
@@ -37,7 +38,8 @@ def test_block_cartesian_product_lr_slowest_and_defaults():
     (dict(optimizer="sgd", lr=float("nan")), "finite"),
     (dict(optimizer="sgd", lr=[]), "empty"),
     (dict(optimizer="sgd", lr="log:0:1:3"), "positive"),
-    (dict(optimizer="sgd", lr="lin:1:2"), "lin:START:STOP:NUM"),
+    (dict(optimizer="sgd", lr="lin:1"), "lin:START:STOP:NUM"),
+    (dict(optimizer="sgd", lr="lin:1:2"), "a range without num is sampled"),
     (dict(optimizer="sgd", lr="abc"), "not a number"),
     (dict(optimizer="sgd", lr={"start": 1, "stop": 2, "num": 0}), "num must be"),
     (dict(optimizer="sgd", order="backwards"), "unknown order"),
