@@ -75,14 +75,15 @@ def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None, **back
 
 def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
           max_steps=10000, margin=None, backend="cpu", dtype="float64", fast=False,
-          scheduler=None, **hyper):
+          scheduler=None, sample=None, **hyper):
     """Train every configuration of a grid; one row per configuration.
 
     Parameters
     ----------
     optimizer : str or list of str
         Update rule(s), see ``bpbench.OPTIMIZERS``: sgd, momentum, nesterov, rmsprop, adam,
-        adagrad. A list gives one block per optimizer (and order), in that order.
+        adagrad, rprop, adamax, adamw, nadam, radam, adadelta, quickprop. A list gives one
+        block per optimizer (and order), in that order.
     order : {"simultaneous", "inplace"} or list, default "simultaneous"
         ``simultaneous``: textbook backprop, every gradient from the old weights (what
         PyTorch computes). ``inplace``: the post's back(), whose lower layers see the upper
@@ -108,17 +109,22 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
         count for a few configurations in a thousand.
     scheduler : str, optional
         A Dask scheduler address for ``backend="dask"`` (default: a local cluster).
+    sample : dict, optional
+        ``{"n": 4096, "method": "sobol" | "random" | "lhs", "seed": 0}``: draw n points
+        jointly over every range given without ``num`` (log-uniform where ``scale="log"``),
+        by scipy.stats.qmc, crossed with the other axes.
     **hyper
-        Each hyperparameter (lr, beta, beta2, eps; only those the optimizers use) as a number,
-        a sequence, a range dict ``{"start", "stop", "num", "scale": "log"}`` or a string
+        Each hyperparameter (lr, beta, beta2, eps, weight_decay, momentum_decay, eta_minus,
+        eta_plus, step_min, step_max, mu; only those the optimizers use) as a number, a
+        sequence, a range dict ``{"start", "stop", "num", "scale": "log"}`` or a string
         ``"log:1e-3:1:64"``. The grid is their Cartesian product, lr varying slowest. Unset
         ones take torch.optim's defaults. torch's names are accepted where unambiguous:
-        ``alpha`` (RMSprop), ``momentum`` (momentum, nesterov), ``betas`` (Adam, a pair).
+        ``alpha``, ``momentum``, ``rho`` and the pairs ``betas``, ``etas``, ``step_sizes``.
 
     Returns
     -------
     pandas.DataFrame
-        One row per configuration: problem, optimizer, order, lr, beta, beta2, eps (NaN
+        One row per configuration: problem, optimizer, order, every hyperparameter (NaN
         where the optimizer has no such hyperparameter), seed, steps (forward passes to
         convergence, NA unless converged), status (converged, max_steps, diverged),
         final_loss, final_output. The settings are in ``df.attrs``.
@@ -146,7 +152,7 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
         raise grid.GridError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if scheduler and backend != "dask":
         raise grid.GridError("scheduler= needs backend='dask'")
-    blocks = grid.blocks(optimizer, order, problem, seed, **hyper)
+    blocks = grid.blocks(optimizer, order, problem, seed, sample, **hyper)
     return _run_checked(blocks, grid.settings(tol, max_steps, dtype, margin), backend, fast,
                         scheduler)
 
