@@ -18,7 +18,7 @@ from numba import njit
 from numba.core.registry import CPUDispatcher
 
 from .network import apply_record, fast_exp, net
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, no_decay
 from .targets import retarget
 from .training import criterion
 
@@ -29,18 +29,23 @@ FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
 
 @functools.cache
-def specialise(template, shape, optimizer, order, fast=False, margin=False, record=False):
+def specialise(template, shape, optimizer, order, fast=False, margin=False, record=False,
+               decay=False):
     """template compiled for one network shape, optimizer and order; margin=True judges by
     the largest |y - t| (the threshold argument is then the margin, else tol); fast=True adds
     FAST_FLAGS and computes e^x with network.fast_exp, which vectorises (libm's exp is a scalar
-    call per lane); record=True keeps every gradient in S (network.apply_record), for traces."""
+    call per lane); record=True keeps every gradient in S (network.apply_record), for traces;
+    decay=False (every configuration has weight_decay 0, optimizers.decays) compiles the rule
+    without its weight-decay term, which gives the same numbers faster."""
     formulas = net(shape)
     forward, verdict = criterion(formulas, margin)
     backprop = formulas.backprop[order]
     if record:
         backprop = retarget(backprop, njit(inline="always"), {"apply": apply_record}, {})
     rule = OPTIMIZERS[optimizer]
-    g = dict(template.__globals__, update=rule.update, advance=rule.advance, forward=forward,
+    update = (rule.update if decay else
+              retarget(rule.update, njit(inline="always"), {"decay": no_decay}, {}))
+    g = dict(template.__globals__, update=update, advance=rule.advance, forward=forward,
              verdict=verdict, backprop=backprop, pack=formulas.pack)
     if fast:
         inline = njit(inline="always")
@@ -51,7 +56,7 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False, reco
     f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
     f.__qualname__ = (f"{template.__qualname__}_{shape.key}_{optimizer}_{order}"
                       + ("_margin" if margin else "") + ("_fast" if fast else "")
-                      + ("_record" if record else ""))
+                      + ("_record" if record else "") + ("_decay" if decay else ""))
     f.__doc__ = template.__doc__
     # error_model="numpy": division by zero gives inf/NaN like IEEE instead of a zero check on
     # every division, which would block SIMD. nogil: the cpu backend calls it from threads.

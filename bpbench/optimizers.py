@@ -16,6 +16,7 @@ bits that its vectorised kernels leave alone (float64 trajectories agree to ~1e-
 """
 from dataclasses import dataclass, field
 
+import numpy as np
 from numba import njit
 
 from .network import const, select, sqrt
@@ -26,6 +27,20 @@ def decay(g, w, weight_decay):
     """torch's L2 weight decay, g + weight_decay w (skipped at 0, as torch does, so an
     infinite weight does not turn g into NaN)."""
     return select(weight_decay != 0, g + weight_decay * w, g)
+
+
+@njit(inline="always")
+def no_decay(g, w, weight_decay):
+    """decay for kernels whose every configuration has weight_decay 0 (kernels.specialise
+    swaps it in): g itself, as decay gives then, without the select that would slow every
+    weight's update in fast mode."""
+    return g
+
+
+def decays(optimizer, H):
+    """Whether any configuration of H (a block's table) decays its weights through decay()."""
+    names = OPTIMIZERS[optimizer].hyper
+    return "weight_decay" in names and bool(np.any(H[names.index("weight_decay")] != 0))
 
 
 @njit(inline="always")

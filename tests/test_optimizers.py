@@ -111,3 +111,15 @@ def test_old_tables_read_with_the_new_columns(tmp_path):
     back = results.load(tmp_path / "old.parquet")
     assert list(back.columns) == list(results.COLUMNS)
     assert back.weight_decay.tolist() == [0.0, 0.0] and back.mu.isna().all()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adadelta"])
+def test_kernels_without_the_decay_term_give_the_same_numbers(optimizer):
+    # weight_decay all 0 compiles the rule without its decay term (kernels.specialise); a
+    # block with some decay uses the full rule, whose zero-decay rows must agree bit for bit
+    lr = LRS.get(optimizer, [0.05, 0.5])
+    mixed = bpbench.sweep(optimizer, lr=lr, weight_decay=[0.0, 0.1], max_steps=2000)
+    plain = bpbench.sweep(optimizer, lr=lr, max_steps=2000)
+    zero = mixed[mixed.weight_decay == 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(zero, plain, check_exact=True)
+    assert not mixed[mixed.weight_decay > 0].final_loss.isin(plain.final_loss).all()

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from ..kernels import specialise
+from ..optimizers import decays
 from ..network import LOSS, N as N_, OUT, rows
 from ..training import RUNNING, start, step
 
@@ -93,7 +94,8 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     threads = numba.get_num_threads()  # set_num_threads (the dask backend's 1) is respected
     nchunks = max(1, min(CHUNKS_PER_THREAD * threads, n // LANES))
-    kernel = specialise(_chunk, shape, optimizer, order, fast, margin > 0)
+    kernel = specialise(_chunk, shape, optimizer, order, fast, margin > 0,
+                        decay=decays(optimizer, H))
     args = (H, W0, K, H.dtype.type(margin if margin > 0 else tol), max_steps)
     done = np.zeros(nchunks, np.int64)
     outs = (passes, status, loss, output, done)

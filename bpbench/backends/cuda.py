@@ -16,7 +16,7 @@ import numpy as np
 
 from ..grid import GridError
 from ..network import LOSS, N, OUT, net
-from ..optimizers import OPTIMIZERS
+from ..optimizers import OPTIMIZERS, decays, no_decay
 from ..targets import retarget
 from ..training import RUNNING, criterion, start, step
 
@@ -67,9 +67,11 @@ def _primitives():
 
 
 @functools.cache
-def kernel(shape, optimizer, order, margin=False):
+def kernel(shape, optimizer, order, margin=False, decay=True):
     require()
     dev, prims, memo = cuda.jit(device=True), _primitives(), {}
+    if not decay:  # as kernels.specialise: every configuration has weight_decay 0
+        prims = dict(prims, decay=dev(no_decay.py_func))
     formulas = net(shape)
     forward, verdict = criterion(formulas, margin)
     start_d, step_d, verdict_d = (retarget(f, dev, prims, memo) for f in (start, step, verdict))
@@ -152,7 +154,7 @@ def _launch(batch, fast):
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
     global launches
-    train = kernel(shape, optimizer, order, margin > 0)
+    train = kernel(shape, optimizer, order, margin > 0, decays(optimizer, H))
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)

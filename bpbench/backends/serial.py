@@ -3,6 +3,7 @@ import numpy as np
 from numba import njit
 
 from ..kernels import specialise
+from ..optimizers import decays
 from ..network import LOSS, OUT, rows
 from ..training import RUNNING, start, step
 
@@ -67,7 +68,7 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     threshold = H.dtype.type(margin if margin > 0 else tol)
-    specialise(_run, shape, optimizer, order, fast, margin > 0)(
+    specialise(_run, shape, optimizer, order, fast, margin > 0, decay=decays(optimizer, H))(
         H, W0, K, threshold, max_steps, passes, status, loss, output)
     return passes, status, loss, output
 
@@ -78,7 +79,8 @@ def history(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
     The record starts at HISTORY rows; a run that outlasts it is run again with a record of
     its now known length, so a large max_steps costs memory only if the run really is long."""
     threshold = H.dtype.type(margin if margin > 0 else tol)
-    kernel = specialise(_history, shape, optimizer, order, margin=margin > 0)
+    kernel = specialise(_history, shape, optimizer, order, margin=margin > 0,
+                        decay=decays(optimizer, H))
     length = min(max_steps, HISTORY)
     while True:
         hist = np.empty((length, 2), dtype=H.dtype)
@@ -93,7 +95,8 @@ def states(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
     update n (rows of network.py's layout), then the gradient of each parameter at pass n.
     Grows like history()."""
     threshold = H.dtype.type(margin if margin > 0 else tol)
-    kernel = specialise(_states, shape, optimizer, order, margin=margin > 0, record=True)
+    kernel = specialise(_states, shape, optimizer, order, margin=margin > 0, record=True,
+                        decay=decays(optimizer, H))
     length = min(max_steps, HISTORY)
     width = rows(W0.shape[0]) + W0.shape[0]
     while True:
