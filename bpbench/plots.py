@@ -122,7 +122,7 @@ def _panel_title(facet, panel):
 
 
 def _titles(fig, df, caption):
-    fig.suptitle(f"{_what(df)}; {_criterion(df)}", fontsize="medium")
+    fig.suptitle(f"{_what(df)}{_criterion(df)}", fontsize="medium")
     fig.supxlabel(textwrap.fill(caption, 110), fontsize="small")
 
 
@@ -136,10 +136,14 @@ def _what(df):
 
 
 def _criterion(df):
+    """'; loss < 1e-07, at most 10,000 steps' from the table's settings, or nothing where they
+    were lost (pandas drops attrs in a merge): better no criterion than a wrong one."""
     a = df.attrs
-    crit = f"every output within {a['margin']}" if a.get("margin") else \
-        f"loss < {a.get('tol', 1e-7):g}"
-    return f"{crit} within {a['max_steps']:,} steps" if "max_steps" in a else crit
+    if "tol" not in a and "margin" not in a:
+        return ""
+    crit = (f"every output within {a['margin']} of its target" if a.get("margin")
+            else f"loss < {a['tol']:g}")
+    return "; " + (f"{crit}, at most {a['max_steps']:,} steps" if "max_steps" in a else crit)
 
 
 def _caption(df, shown, value, reduce, never="grey"):
@@ -378,7 +382,7 @@ def ecdf_curves(df):
     ax.set_xlabel("step (forward pass)")
     ax.set_ylabel("fraction of restarts converged")
     n = int(df.groupby(keys, observed=True, dropna=False).size().max())
-    ax.set_title(f"{_what(df)}: up to {n:,} restarts per setting, {_criterion(df)}",
+    ax.set_title(f"{_what(df)}: up to {n:,} restarts per setting{_criterion(df)}",
                  fontsize="medium")
     if len(groups) <= 12:
         ax.legend(fontsize="small")

@@ -206,6 +206,7 @@ def restart_findings():
         f"{100 * (1 - r.success - r.diverged):.1f}% | {100 * r.diverged:.1f}% | "
         f"{r.median:.0f} | {r.q90:.0f} |" for r in best.itertuples())
     keep = xor.merge(best[["optimizer", "lr"]], on=["optimizer", "lr"])
+    keep.attrs = xor.attrs  # merge drops them; the figure's title states the criterion
     out["xor_ecdf_png"] = save(plots.ecdf_curves(keep), "xor_best_ecdf.png")
     out["xor_stall_min"] = 100 * (1 - best.success - best.diverged).min()
     out["xor_stall_max"] = 100 * (1 - best.success - best.diverged).max()

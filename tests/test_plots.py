@@ -64,7 +64,7 @@ def test_heatmap_axes_log_and_categorical_every_cell_inside(optimizers):
     assert ax.get_xscale() == "log" and ax.get_xlim()[0] > 0
     assert [t.get_text() for t in ax.get_yticklabels()] == ["0.9", "0.99", "0.999"]
     assert ax.get_ylim() == (-0.5, 2.5)
-    assert "rmsprop, simultaneous order; loss < 1e-07 within 2,000 steps" in \
+    assert "rmsprop, simultaneous order; loss < 1e-07, at most 2,000 steps" in \
         fig._suptitle.get_text()
     assert "median over" not in caption(fig)  # only lr, beta, eps: none reduced
     star = [line for line in ax.get_lines() if line.get_marker() == "*"]
@@ -155,3 +155,13 @@ def test_plot_cli_lines_and_errors(optimizers, tmp_path):
     from bpbench import analysis
     from bpbench.cli import tables
     assert tables.KINDS == plots.KINDS and tables.REDUCTIONS == analysis.REDUCTIONS
+
+
+def test_titles_state_the_criterion_or_nothing(optimizers):
+    xor = bpbench.sweep(["sgd", "momentum"], problem="xor", lr=2.0,
+                        seed={"start": 0, "num": 20}, max_steps=500)
+    title = plots.ecdf_curves(xor).axes[0].get_title()
+    assert "every output within 0.4 of its target, at most 500 steps" in title
+    lost = xor.copy()
+    lost.attrs = {}  # as after some pandas operations: no criterion rather than a wrong one
+    assert "loss <" not in plots.ecdf_curves(lost).axes[0].get_title()
