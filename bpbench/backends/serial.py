@@ -12,9 +12,21 @@ update = advance = forward = backprop = pack = verdict = None
 
 
 @njit(inline="always")
-def _train(update, advance, forward, backprop, verdict, S, D, threshold, max_steps, history):
-    """Train lane 0 of S until a verdict; row n-1 of history (if it has one) gets the loss
-    and output of forward pass n. Returns (forward passes, status)."""
+def _loss_and_output(history, n, S):
+    history[n - 1, 0] = S[LOSS, 0]
+    history[n - 1, 1] = S[OUT, 0]
+
+
+@njit(inline="always")
+def _whole_lane(history, n, S):
+    history[n - 1, :] = S[:, 0]
+
+
+@njit(inline="always")
+def _train(update, advance, forward, backprop, verdict, S, D, threshold, max_steps, history,
+           record):
+    """Train lane 0 of S until a verdict; record(history, n, S) fills row n-1 of history (if
+    it has one) from S after forward pass n. Returns (forward passes, status)."""
     n = 0
     status = RUNNING
     while status == RUNNING:
@@ -23,8 +35,7 @@ def _train(update, advance, forward, backprop, verdict, S, D, threshold, max_ste
         # that update is discarded, and S[LOSS] / S[OUT] still hold forward pass n.
         step(update, advance, forward, backprop, S, 0, D)
         if history.shape[0] >= n:
-            history[n - 1, 0] = S[LOSS, 0]
-            history[n - 1, 1] = S[OUT, 0]
+            record(history, n, S)
         status = verdict(S, 0, threshold, max_steps)
     return n, status
 
@@ -36,7 +47,7 @@ def _run(H, W0, K, threshold, max_steps, passes, status, loss, output):
     for i in range(H.shape[1]):
         start(S, 0, W0, H, i)
         passes[i], status[i] = _train(update, advance, forward, backprop, verdict, S, D, threshold,
-                                      max_steps, history)
+                                      max_steps, history, _loss_and_output)
         loss[i], output[i] = S[LOSS, 0], S[OUT, 0]
 
 
@@ -44,23 +55,15 @@ def _history(H, W0, K, threshold, max_steps, history):
     S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
     start(S, 0, W0, H, 0)
     return _train(update, advance, forward, backprop, verdict, S, pack(K), threshold, max_steps,
-                  history)
+                  history, _loss_and_output)
 
 
 def _states(H, W0, K, threshold, max_steps, history):
     nparams = W0.shape[0]
     S = np.zeros((rows(nparams) + nparams, 1), dtype=H.dtype)  # + gradients: apply_record
     start(S, 0, W0, H, 0)
-    D = pack(K)
-    n = 0
-    status = RUNNING
-    while status == RUNNING:
-        n += 1
-        step(update, advance, forward, backprop, S, 0, D)
-        if history.shape[0] >= n:
-            history[n - 1, :] = S[:, 0]
-        status = verdict(S, 0, threshold, max_steps)
-    return n, status
+    return _train(update, advance, forward, backprop, verdict, S, pack(K), threshold, max_steps,
+                  history, _whole_lane)
 
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
