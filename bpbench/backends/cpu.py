@@ -70,7 +70,8 @@ def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max
                 pending += stride
             else:
                 nl -= 1
-                S[:, l] = S[:, nl]
+                for r in range(S.shape[0]):  # not S[:, l] = S[:, nl]: its shape check
+                    S[r, l] = S[r, nl]           # compiles an error message, 5 s cold
                 cfg[l] = cfg[nl]
 
 
