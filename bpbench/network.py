@@ -16,9 +16,11 @@ arithmetic keeps the post's order of operations, so the post's network gives its
 for bit.
 """
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from llvmlite import ir
 from numba import njit
 from numba.extending import intrinsic
 
@@ -84,22 +86,51 @@ def exp(x):
     return np.exp(x)
 
 
+@intrinsic
+def _llvm_rint(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.call(builder.module.declare_intrinsic("llvm.rint", [args[0].type]), args)
+    return x(x), codegen
+
+
+@intrinsic
+def _times_two_to(typingctx, p, k):
+    """p * 2^k for a float64 p and an integral float64 k in [-1022, 1023], by writing k + 1023
+    into a float's exponent field: k + 1.5 * 2^52 holds k in its low mantissa bits. Integer
+    arithmetic on the bits, because AVX2 has no vector conversion from double to int64; and
+    an addition without fast-math flags, which could cancel the 1.5 * 2^52."""
+    def codegen(context, builder, signature, args):
+        p, k = args
+        i64 = ir.IntType(64)
+        t = builder.bitcast(builder.fadd(k, ir.Constant(k.type, 6755399441055744.0)), i64)
+        e = builder.shl(builder.add(t, ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return builder.fmul(p, builder.bitcast(e, p.type))
+    return p(p, k), codegen
+
+
+LN2_HI, LN2_LO = 0.6931471803691238, 1.9082149292705877e-10  # ln 2 = LN2_HI + LN2_LO
+# e^f = sum of f^i / i! for i <= 12: relative error under 2e-16 for |f| <= ln(2) / 2
+_E = tuple(1.0 / math.factorial(i) for i in range(13))
+
+
 @njit(inline="always")
 def fast_exp(x):
-    """e^x as (e^(x/4096))^4096, the inner exponential by its degree-10 Taylor polynomial:
-    plain arithmetic that vectorises, relative error ~1e-12, and IEEE-like at the edges
-    (overflow to inf, underflow to 0, NaN stays NaN) so divergence stays visible. Computed in
-    float64 whatever x's type: the squarings would amplify float32 rounding 4096-fold."""
+    """e^x as 2^k e^f, with k = round(x / ln 2) and |f| <= ln(2) / 2, e^f by its degree-12
+    Taylor polynomial in Estrin's form (a short chain of dependent operations, which is what
+    limits a vectorised lane loop): plain arithmetic that vectorises, relative error ~1e-15,
+    IEEE-like at the edges (overflow to inf, NaN stays NaN, and results below 2^-1022, x <
+    -708.4, flush to 0) so divergence stays visible. Computed in float64 whatever x's type."""
     xd = np.float64(x)
-    xd = -746.0 if xd < -746.0 else xd  # e^-746 underflows to 0 anyway; NaN fails the test
-    r = xd * (1.0 / 4096)
-    p = 1.0 / 3628800
-    for c in (1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6,
-              0.5, 1.0, 1.0):
-        p = p * r + c
-    for _ in range(12):
-        p = p * p
-    return type(x)(p)
+    xc = select(xd < -709.0, -709.0, select(xd > 710.0, 710.0, xd))  # NaN passes through
+    k = _llvm_rint(xc * 1.4426950408889634)  # 1 / ln 2
+    k = select(k > 1023.0, 1023.0, k)  # e^x overflows to inf in the last multiplication
+    f = (xc - k * LN2_HI) - k * LN2_LO
+    f2 = f * f
+    f4 = f2 * f2
+    p = (((_E[0] + _E[1] * f) + (_E[2] + _E[3] * f) * f2)
+         + ((_E[4] + _E[5] * f) + (_E[6] + _E[7] * f) * f2) * f4
+         + (((_E[8] + _E[9] * f) + (_E[10] + _E[11] * f) * f2) + _E[12] * f4) * (f4 * f4))
+    return type(x)(select(xd < -708.3964185322641, 0.0, _times_two_to(p, k)))
 
 
 @njit(inline="always")
