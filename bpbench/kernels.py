@@ -19,7 +19,7 @@ from numba.core.registry import CPUDispatcher
 
 from .network import apply_record, fast_exp, net
 from .optimizers import OPTIMIZERS, no_decay
-from .targets import retarget
+from .targets import python_version, retarget
 from .training import criterion
 
 
@@ -28,15 +28,9 @@ from .training import criterion
 FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
 
-@functools.cache
-def specialise(template, shape, optimizer, order, fast=False, margin=False, record=False,
-               decay=False):
-    """template compiled for one network shape, optimizer and order; margin=True judges by
-    the largest |y - t| (the threshold argument is then the margin, else tol); fast=True adds
-    FAST_FLAGS and computes e^x with network.fast_exp, which vectorises (libm's exp is a scalar
-    call per lane); record=True keeps every gradient in S (network.apply_record), for traces;
-    decay=False (every configuration has weight_decay 0, optimizers.decays) compiles the rule
-    without its weight-decay term, which gives the same numbers faster."""
+def bind(template, shape, optimizer, order, margin=False, record=False, decay=False):
+    """template as a plain function whose globals are one network shape's formulas, one
+    optimizer's rule and one order (see specialise), with a name unique to them."""
     formulas = net(shape)
     forward, verdict = criterion(formulas, margin)
     backprop = formulas.backprop[order]
@@ -47,33 +41,69 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False, reco
               retarget(rule.update, njit(inline="always"), {"decay": no_decay}, {}))
     g = dict(template.__globals__, update=update, advance=rule.advance, forward=forward,
              verdict=verdict, backprop=backprop, pack=formulas.pack)
+    f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
+    f.__qualname__ = (f"{template.__qualname__}_{shape.key}_{optimizer}_{order}"
+                      + ("_margin" if margin else "") + ("_record" if record else "")
+                      + ("_decay" if decay else ""))
+    f.__doc__ = template.__doc__
+    return f
+
+
+def specialise(template, shape, optimizer, order, fast=False, margin=False, record=False,
+               decay=False):
+    """template compiled for one network shape, optimizer and order; margin=True judges by
+    the largest |y - t| (the threshold argument is then the margin, else tol); fast=True adds
+    FAST_FLAGS and computes e^x with network.fast_exp, which vectorises (libm's exp is a scalar
+    call per lane); record=True keeps every gradient in S (network.apply_record), for traces;
+    decay=False (every configuration has weight_decay 0, optimizers.decays) compiles the rule
+    without its weight-decay term, which gives the same numbers faster."""
+    kernel = dispatcher(template, shape, optimizer, order, fast, margin, record, decay)
+    _announce(kernel, f"{optimizer}/{order}" + ("/fast" if fast else ""), shape)
+    return kernel
+
+
+@functools.cache
+def dispatcher(template, shape, optimizer, order, fast=False, margin=False, record=False,
+               decay=False):
+    """specialise without saying that it will compile: its Numba dispatcher, one per set of
+    arguments."""
+    f = bind(template, shape, optimizer, order, margin, record, decay)
     if fast:
         inline = njit(inline="always")
         memo = {}
         for name in template.__code__.co_names:
-            if isinstance(g.get(name), CPUDispatcher):
-                g[name] = retarget(g[name], inline, {"exp": fast_exp}, memo)
-    f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
-    f.__qualname__ = (f"{template.__qualname__}_{shape.key}_{optimizer}_{order}"
-                      + ("_margin" if margin else "") + ("_fast" if fast else "")
-                      + ("_record" if record else "") + ("_decay" if decay else ""))
-    f.__doc__ = template.__doc__
+            if isinstance(f.__globals__.get(name), CPUDispatcher):
+                f.__globals__[name] = retarget(f.__globals__[name], inline, {"exp": fast_exp},
+                                               memo)
+        f.__qualname__ += "_fast"
     # error_model="numpy": division by zero gives inf/NaN like IEEE instead of a zero check on
     # every division, which would block SIMD. nogil: the cpu backend calls it from threads.
-    kernel = njit(cache=True, error_model="numpy", nogil=True,
-                  fastmath=FAST_FLAGS if fast else False)(f)
-    _announce(kernel, f"{optimizer}/{order}" + ("/fast" if fast else ""), shape)
-    return kernel
+    return njit(cache=True, error_model="numpy", nogil=True,
+                fastmath=FAST_FLAGS if fast else False)(f)
+
+
+@functools.cache
+def interpret(template, shape, optimizer, order, margin=False, record=False, decay=False):
+    """specialise's exact kernel as plain Python over NumPy scalars (targets.python_version):
+    the same numbers bit for bit, no compile, some ten thousand times slower per step. Worth
+    it for one short run while the kernel is not compiled yet: the post's 111 steps take
+    milliseconds, its kernel seconds to compile."""
+    return python_version(bind(template, shape, optimizer, order, margin, record, decay))
+
+
+def compiled(kernel, unknown=False):
+    """Whether kernel has been compiled in this process or has a file in the on-disk cache;
+    unknown where Numba's internals moved."""
+    try:
+        return bool(kernel.signatures) or os.path.exists(kernel._cache._cache_file._index_path)
+    except AttributeError:
+        return unknown
 
 
 def _announce(kernel, what, shape):
     """Say on a terminal that a kernel is about to compile for the first time: seconds to a
     minute and more for a large network, which would otherwise look like a hang."""
-    try:
-        cached = os.path.exists(kernel._cache._cache_file._index_path)
-    except AttributeError:  # Numba's cache internals moved: say nothing rather than fail
-        return
-    if not cached and sys.stderr.isatty():
+    if not compiled(kernel, unknown=True) and sys.stderr.isatty():
         layers = "-".join(map(str, shape.layers))
         print(f"bpbench: compiling {what} kernels for the {layers} network "
               f"(once: they are cached for next time)", file=sys.stderr, flush=True)

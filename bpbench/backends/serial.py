@@ -1,11 +1,13 @@
 """The readable reference: one configuration at a time, one thread, the post's loop."""
+import time
+
 import numpy as np
 from numba import njit
 
-from ..kernels import specialise
+from ..kernels import compiled, dispatcher, interpret, specialise
 from ..optimizers import decays
 from ..network import LOSS, OUT, rows
-from ..training import RUNNING, start, step
+from ..training import MAX_STEPS, RUNNING, start, step
 
 # Bound per shape, optimizer, order and criterion by kernels.specialise:
 update = advance = forward = backprop = pack = verdict = None
@@ -77,37 +79,53 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
 
 
 def history(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
-    """(loss, output) of every forward pass of the first configuration of H, and its status.
+    """(loss, output) of every forward pass of the first configuration of H, and its status."""
+    return _recorded(_history, 2, False, shape, optimizer, order, H, W0, K, tol, max_steps,
+                     margin)
 
-    The record starts at HISTORY rows; a run that outlasts it is run again with a record of
-    its now known length, so a large max_steps costs memory only if the run really is long."""
+
+def states(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
+    """Lane 0's whole state after every step: one row per forward pass n holding S after
+    update n (rows of network.py's layout), then the gradient of each parameter at pass n."""
+    width = rows(W0.shape[0]) + W0.shape[0]
+    return _recorded(_states, width, True, shape, optimizer, order, H, W0, K, tol, max_steps,
+                     margin)
+
+
+def _recorded(template, width, record, shape, optimizer, order, H, W0, K, tol, max_steps,
+              margin):
+    """template's record of one run, width numbers per forward pass, and its status.
+
+    While the kernel is not compiled, the run is first interpreted (kernels.interpret, the
+    same numbers): a short run is over in milliseconds, against seconds to compile. Only a
+    run that would take longer than INTERPRET_S that way is compiled. The compiled record
+    starts at HISTORY rows; a run that outlasts it is run again with a record of its now
+    known length, so a large max_steps costs memory only if the run really is long."""
     threshold = H.dtype.type(margin if margin > 0 else tol)
-    kernel = specialise(_history, shape, optimizer, order, margin=margin > 0,
-                        decay=decays(optimizer, H))
+    options = dict(margin=margin > 0, record=record, decay=decays(optimizer, H))
+    if not compiled(dispatcher(template, shape, optimizer, order, **options)):
+        python = interpret(template, shape, optimizer, order, **options)
+        cap = min(max_steps, 32)  # a probe, to time a step
+        with np.errstate(all="ignore"):
+            while True:
+                t = time.perf_counter()
+                hist = np.empty((cap, width), dtype=H.dtype)
+                n, status = python(H, W0, K, threshold, cap, hist)
+                if status != MAX_STEPS or cap == max_steps:  # a verdict, not the cap
+                    return hist[:n], status
+                more = min(max_steps, int(INTERPRET_S * cap / (time.perf_counter() - t)))
+                if more <= cap:
+                    break
+                cap = more
+    kernel = specialise(template, shape, optimizer, order, **options)
     length = min(max_steps, HISTORY)
     while True:
-        hist = np.empty((length, 2), dtype=H.dtype)
+        hist = np.empty((length, width), dtype=H.dtype)
         n, status = kernel(H, W0, K, threshold, max_steps, hist)
         if n <= length:
             return hist[:n], status
         length = n  # deterministic: the rerun takes the same path
 
 
-def states(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
-    """Lane 0's whole state after every step: one row per forward pass n holding S after
-    update n (rows of network.py's layout), then the gradient of each parameter at pass n.
-    Grows like history()."""
-    threshold = H.dtype.type(margin if margin > 0 else tol)
-    kernel = specialise(_states, shape, optimizer, order, margin=margin > 0, record=True,
-                        decay=decays(optimizer, H))
-    length = min(max_steps, HISTORY)
-    width = rows(W0.shape[0]) + W0.shape[0]
-    while True:
-        hist = np.empty((length, width), dtype=H.dtype)
-        n, status = kernel(H, W0, K, threshold, max_steps, hist)
-        if n <= length:
-            return hist[:n], status
-        length = n
-
-
 HISTORY = 1 << 16
+INTERPRET_S = 2.0  # longest interpreted run, in seconds: about what a compile takes
