@@ -51,8 +51,8 @@ def main():
         same = False
     print(f"ISA: {isa()}   8 single-threaded workers, {len(df):,} configurations, chunks of "
           f"65,536, pieces of {dask.PIECE:,}")
-    print(f"peak running tasks: {dask_concurrency.RUNNING['peak']}   wall {wall:.2f} s (compile included)   "
-          f"table equals the cpu backend's: {same}")
+    print(f"peak running tasks: {dask_concurrency.RUNNING['peak']}   wall {wall:.2f} s "
+          f"(compile included)   table equals the cpu backend's: {same}")
 
 
 if __name__ == "__main__":
