@@ -62,11 +62,16 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False, reco
     return kernel
 
 
-@functools.cache
 def dispatcher(template, shape, optimizer, order, fast=False, margin=False, record=False,
                decay=False):
-    """specialise without saying that it will compile: its Numba dispatcher, one per set of
-    arguments."""
+    """specialise without saying that it will compile: its Numba dispatcher, one per kernel
+    however the arguments are passed."""
+    return _dispatcher(template, shape, optimizer, order, bool(fast), bool(margin),
+                       bool(record), bool(decay))
+
+
+@functools.cache
+def _dispatcher(template, shape, optimizer, order, fast, margin, record, decay):
     f = bind(template, shape, optimizer, order, margin, record, decay)
     if fast:
         inline = njit(inline="always")

@@ -1,5 +1,6 @@
 """Compiled kernels go to a user cache folder keyed by bpbench's sources, not beside the
 package, so a read-only install still caches and an upgrade never loads stale kernels."""
+import json
 import os
 import subprocess
 import sys
@@ -21,14 +22,40 @@ def test_first_compile_is_announced_on_a_terminal(tmp_path, monkeypatch, capsys)
     import numba
 
     from bpbench.backends import serial
-    from bpbench.kernels import _announce, dispatcher
+    from bpbench.kernels import _announce, _dispatcher
     from bpbench.problems import resolve
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))  # an empty cache
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     shape = resolve("xor").shape
-    _announce(dispatcher.__wrapped__(serial._run, shape, "adam", "inplace"), "adam/inplace", shape)
+    _announce(_dispatcher.__wrapped__(serial._run, shape, "adam", "inplace", False, False,
+                                      False, False), "adam/inplace", shape)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "compiling adam/inplace kernels for the 2-2-1 network" in err
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
-    _announce(dispatcher.__wrapped__(serial._run, shape, "adam", "inplace"), "adam/inplace", shape)
+    _announce(_dispatcher.__wrapped__(serial._run, shape, "adam", "inplace", False, False,
+                                      False, False), "adam/inplace", shape)
     assert capsys.readouterr().err == ""
+
+
+def test_a_sweeps_kernels_compile_side_by_side_in_other_processes(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    code = """
+import json
+import bpbench
+from bpbench.backends import serial
+from bpbench.kernels import dispatcher
+from bpbench.precompile import cores
+df = bpbench.sweep(["sgd", "momentum"], lr=1.0, backend="serial")
+shape = bpbench.problems.POST.shape
+stats = [dispatcher(serial._run, shape, o, "simultaneous").stats for o in ("sgd", "momentum")]
+print(json.dumps([cores(), [int(s) for s in df.steps],
+                  [sum(s.cache_misses.values()) for s in stats],
+                  [sum(s.cache_hits.values()) for s in stats]]))
+"""
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    cores, steps, compiled_here, loaded = json.loads(run.stdout)
+    assert steps[0] == 111 and steps[1] > 0
+    if cores >= 2:  # both compiled by other processes: this one only loaded them
+        assert compiled_here == [0, 0] and loaded == [1, 1]

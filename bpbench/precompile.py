@@ -1,0 +1,100 @@
+"""Compile the kernels a sweep needs side by side, one process per core, before it runs.
+
+Numba compiles one kernel at a time per process, seconds each, and a sweep over several
+optimizers or orders needs one kernel per optimizer, order and decay mode. Each kernel is
+compiled by running its backend on one configuration in a fresh process, which writes it to
+the on-disk cache (kernels.specialise: cache=True); the sweep then loads it from there in
+milliseconds. Only kernels that are not compiled yet are sent, and only when there are at
+least two and at least two cores: a process takes about half a second to start. The
+processes are plain `python -c` subprocesses, not multiprocessing's spawn, which would run
+the caller's script again in each of them.
+"""
+import os
+import pickle
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import grid
+from .backends import backend_module
+from .kernels import compiled, dispatcher
+from .optimizers import OPTIMIZERS
+
+TEMPLATES = {"cpu": "_chunk", "serial": "_run"}  # the backends with kernels compiled here
+
+
+def jobs(blocks, conf, backend, fast):
+    """One (backend, run() arguments) per distinct kernel the blocks need that is not
+    compiled yet, each arguments a one-configuration grid that selects that kernel."""
+    if backend not in TEMPLATES:
+        return []
+    module = backend_module(backend)
+    dtype = np.dtype(conf["dtype"])
+    out = {}
+    for b in blocks:
+        margin = grid.margin_for(conf, b.problem)
+        for decay in _decay_modes(b):
+            key = (b.problem.shape, b.optimizer, b.order, fast, margin > 0, decay)
+            kernel = dispatcher(getattr(module, TEMPLATES[backend]), *key[:3], fast=fast,
+                                margin=margin > 0, decay=decay)
+            if key in out or compiled(kernel):
+                continue
+            shape, optimizer, order, H, W0, K = b.args(dtype, 0, 1)
+            if "weight_decay" in OPTIMIZERS[optimizer].hyper:
+                H[OPTIMIZERS[optimizer].hyper.index("weight_decay")] = float(decay)
+            out[key] = (backend, (shape, optimizer, order, H, W0, K, conf["tol"], 1, margin),
+                        fast)
+    return list(out.values())
+
+
+def _decay_modes(block):
+    """Whether the block's chunks decay their weights: False, True or both (optimizers.decays
+    decides per chunk)."""
+    if "weight_decay" not in OPTIMIZERS[block.optimizer].hyper:
+        return [False]
+    values = (block.axes.get("weight_decay") if "weight_decay" in block.axes
+              else (block.samples or {}).get("weight_decay", [0.0]))
+    return sorted({bool(v != 0) for v in np.asarray(values)})
+
+
+def cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def precompile(blocks, conf, backend, fast=False):
+    """Compile the kernels the blocks need in parallel processes (see the module's doc);
+    returns how many were compiled. Any failure leaves them to the sweep, which compiles
+    what is missing as it always does."""
+    todo = jobs(blocks, conf, backend, fast)
+    workers = min(len(todo), cores())
+    if workers < 2:
+        return 0
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            ok = all(pool.map(_compile_elsewhere, todo))
+    except (OSError, pickle.PicklingError):
+        ok = False
+    if not ok:  # the sweep compiles whatever is still missing
+        return 0
+    return len(todo)
+
+
+def _compile_elsewhere(job):
+    """Run job in a new Python process; whether it succeeded."""
+    code = "from bpbench.precompile import _child; _child()"
+    done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(job),
+                          stdout=subprocess.DEVNULL)
+    return done.returncode == 0
+
+
+def _child():
+    backend, args, fast = pickle.load(sys.stdin.buffer)
+    try:
+        backend_module(backend).run(*args, fast=fast)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent reports it
+        sys.exit(130)
