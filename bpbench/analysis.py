@@ -94,8 +94,10 @@ def settings_median(df):
     its median steps over restarts (failures as inf; a single run's own steps)."""
     keys = settings_of(df)
     d = df.assign(_steps=steps_or_inf(df))
+    # pandas' own median is median_inf here (steps are integers or inf: the mean of the middle
+    # two is exact, and inf once either is), and thousands of times faster than calling it
     return (d.groupby(keys, observed=True, sort=False, dropna=False)["_steps"]
-            .agg(median_inf).rename("median_steps").reset_index())
+            .median().rename("median_steps").reset_index())
 
 
 def robust_settings(per):
