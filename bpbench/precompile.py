@@ -74,6 +74,9 @@ def precompile(blocks, conf, backend, fast=False):
     workers = min(len(todo), cores())
     if workers < 2:
         return 0
+    if sys.stderr.isatty():
+        print(f"bpbench: compiling {len(todo)} kernels, {workers} at a time (once: they are "
+              f"cached for next time)", file=sys.stderr, flush=True)
     try:
         with ThreadPoolExecutor(workers) as pool:
             ok = all(pool.map(_compile_elsewhere, todo))
@@ -85,16 +88,14 @@ def precompile(blocks, conf, backend, fast=False):
 
 
 def _compile_elsewhere(job):
-    """Run job in a new Python process; whether it succeeded."""
+    """Run job in a new Python process; whether it succeeded. Its output is dropped: where it
+    fails, the sweep compiles the kernel itself and reports any error as usual."""
     code = "from bpbench.precompile import _child; _child()"
     done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(job),
-                          stdout=subprocess.DEVNULL)
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return done.returncode == 0
 
 
 def _child():
     backend, args, fast = pickle.load(sys.stdin.buffer)
-    try:
-        backend_module(backend).run(*args, fast=fast)
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent reports it
-        sys.exit(130)
+    backend_module(backend).run(*args, fast=fast)

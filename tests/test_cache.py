@@ -59,3 +59,18 @@ print(json.dumps([cores(), [int(s) for s in df.steps],
     assert steps[0] == 111 and steps[1] > 0
     if cores >= 2:  # both compiled by other processes: this one only loaded them
         assert compiled_here == [0, 0] and loaded == [1, 1]
+
+
+def test_precompile_says_so_and_leaves_failures_to_the_sweep(monkeypatch, capsys):
+    from bpbench import precompile
+    monkeypatch.setattr(precompile, "jobs", lambda *a: [("cpu", (), False)] * 3)
+    monkeypatch.setattr(precompile, "cores", lambda: 2)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    ran = []
+    monkeypatch.setattr(precompile, "_compile_elsewhere", lambda job: ran.append(job) or True)
+    assert precompile.precompile([], {}, "cpu") == 3 and len(ran) == 3
+    assert "compiling 3 kernels, 2 at a time" in capsys.readouterr().err
+    monkeypatch.setattr(precompile, "_compile_elsewhere", lambda job: False)  # a child failed
+    assert precompile.precompile([], {}, "cpu") == 0
+    monkeypatch.setattr(precompile, "cores", lambda: 1)  # one core: nothing to gain
+    assert precompile.precompile([], {}, "cpu") == 0
