@@ -17,7 +17,7 @@ import types
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
-from .network import apply_record, fast_exp, net
+from .network import fast_exp, net
 from .optimizers import OPTIMIZERS, no_decay
 from .targets import python_version, retarget
 from .training import criterion
@@ -33,9 +33,7 @@ def bind(template, shape, optimizer, order, margin=False, record=False, decay=Fa
     optimizer's rule and one order (see specialise), with a name unique to them."""
     formulas = net(shape)
     forward, verdict = criterion(formulas, margin)
-    backprop = formulas.backprop[order]
-    if record:
-        backprop = retarget(backprop, njit(inline="always"), {"apply": apply_record}, {})
+    backprop = (formulas.backprop_record if record else formulas.backprop)[order]
     rule = OPTIMIZERS[optimizer]
     update = (rule.update if decay else
               retarget(rule.update, njit(inline="always"), {"decay": no_decay}, {}))
@@ -54,7 +52,7 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False, reco
     """template compiled for one network shape, optimizer and order; margin=True judges by
     the largest |y - t| (the threshold argument is then the margin, else tol); fast=True adds
     FAST_FLAGS and computes e^x with network.fast_exp, which vectorises (libm's exp is a scalar
-    call per lane); record=True keeps every gradient in S (network.apply_record), for traces;
+    call per lane); record=True keeps every gradient in S (Net.backprop_record), for traces;
     decay=False (every configuration has weight_decay 0, optimizers.decays) compiles the rule
     without its weight-decay term, which gives the same numbers faster."""
     kernel = dispatcher(template, shape, optimizer, order, fast, margin, record, decay)

@@ -9,8 +9,9 @@ step is a full-batch forward pass plus one update with every gradient summed ove
 The shape is compiled in: ``net(shape)`` writes the forward pass and both backprop orders as
 straight-line source for that one shape (every unit, pattern and parameter unrolled, rows of S
 as literal numbers) and compiles each as a scalar ``@njit(inline='always')`` function of one
-lane ``l`` of a state array ``S[row, lane]``. They call only the small formulas below, so the
-serial backend runs one lane, the CPU backend SIMD blocks of lanes, the NumPy backend a slice
+lane ``l`` of a state array ``S[row, lane]``, with the sigmoid written out and every update a
+call of the optimizer's rule. They call only the small primitives below, so the serial
+backend runs one lane, the CPU backend SIMD blocks of lanes, the NumPy backend a slice
 and the CUDA backend device functions, all from this one source (see ``targets.py``). The
 arithmetic keeps the post's order of operations, so the post's network gives its numbers bit
 for bit.
@@ -133,40 +134,13 @@ def fast_exp(x):
     return type(x)(select(xd < -708.3964185322641, 0.0, _times_two_to(p, k)))
 
 
-@njit(inline="always")
-def sigmoid(x):
-    """f(x) = 1 / (1 + e^-x)."""
-    return const(x, 1.0) / (const(x, 1.0) + exp(-x))
-
-
-@njit(inline="always")
-def d_sigmoid(y):
-    """f'(x) written with y = f(x): y (1 - y)."""
-    return y * (const(y, 1.0) - y)
-
-
-@njit(inline="always")
-def half_square(d):
-    """1/2 d^2, the loss of one output."""
-    return const(d, 0.5) * (d * d)
-
-
-@njit(inline="always")
-def apply(update, S, l, r, g, t):
-    """(w, m, v) = update(g, w, m, v, t, c, h0..h5) for the parameter at row r: the optimizer's
-    rule, its state m, v in rows r+1, r+2 and the configuration's own state c."""
-    S[r, l], S[r + 1, l], S[r + 2, l] = update(g, S[r, l], S[r + 1, l], S[r + 2, l], t,
-                                               S[C, l], S[0, l], S[1, l], S[2, l], S[3, l],
-                                               S[4, l], S[5, l])
-
-
-@njit(inline="always")
-def apply_record(update, S, l, r, g, t):
-    """apply, also keeping g for a trace: S then has one more row per parameter after its
-    rows(n), the gradient of parameter k in row rows(n) + k."""
-    nparams = (S.shape[0] - PARAMS) // 4
-    S[PARAMS + 3 * nparams + (r - PARAMS) // 3, l] = g
-    apply(update, S, l, r, g, t)
+# The three formulas of the network, written out by the generator wherever they occur rather
+# than called: every call Numba inlines costs it milliseconds of compiling, and an encoder's
+# backprop has hundreds. one and half are 1 and 0.5 in S's dtype, so float32 stays float32.
+ONE, HALF = "one = const(S[0, l], 1.0)", "half = const(S[0, l], 0.5)"
+SIGMOID = "one / (one + exp(-({})))"  # f(x) = 1 / (1 + e^-x)
+D_SIGMOID = "({0} * (one - {0}))"  # f'(x) written with y = f(x): y (1 - y)
+HALF_SQUARE = "half * (d * d)"  # 1/2 d^2, the loss of one output
 
 
 BIASES = ("none", "fixed", "trained")
@@ -250,12 +224,12 @@ class _Source:
                                    for i in range(L[a - 1]))
                     if self.s.bias != "none":
                         z += f" + {self.b(a - 1, j)}"
-                    lines.append(f"y{a}_{j}_{p} = sigmoid({z})")
+                    lines.append(f"y{a}_{j}_{p} = {SIGMOID.format(z)}")
         first = True
         for p in range(self.s.patterns):
             for j in range(L[-1]):
                 lines.append(f"d = {self.y(last, j, p)} - {self.t(p, j)}")
-                lines.append("E = half_square(d)" if first else "E = E + half_square(d)")
+                lines.append(f"E = {HALF_SQUARE}" if first else f"E = E + {HALF_SQUARE}")
                 if margin:
                     lines.append("err = abs(d)" if first else "err = larger(err, abs(d))")
                 first = False
@@ -264,7 +238,7 @@ class _Source:
         lines += ["S[ERR, l] = err"] if margin else []
         lines += [f"S[FINITE, l] = {finite}", f"return ({', '.join(self.activations())},)"]
         name = "forward_margin" if margin else "forward"
-        return f"def {name}(S, l, D):\n" + "".join(f"    {s}\n" for s in lines)
+        return f"def {name}(S, l, D):\n" + "".join(f"    {s}\n" for s in [ONE, HALF] + lines)
 
     def deltas(self, a):
         """Lines computing the deltas dE/dz of layer a's units, from layer a+1's deltas and the
@@ -275,11 +249,11 @@ class _Source:
             for j in range(L[a]):
                 y = self.y(a, j, p)
                 if a == last:
-                    out.append(f"d{a}_{j}_{p} = ({y} - {self.t(p, j)}) * d_sigmoid({y})")
+                    out.append(f"d{a}_{j}_{p} = ({y} - {self.t(p, j)}) * {D_SIGMOID.format(y)}")
                     continue
                 terms = [f"d{a + 1}_{k}_{p} * {self.w(a, k, j)}" for k in range(L[a + 1])]
                 s = terms[0] if len(terms) == 1 else f"({' + '.join(terms)})"
-                out.append(f"d{a}_{j}_{p} = {s} * d_sigmoid({y})")
+                out.append(f"d{a}_{j}_{p} = {s} * {D_SIGMOID.format(y)}")
         return out
 
     def gradient(self, param):
@@ -291,25 +265,37 @@ class _Source:
         _, a, j = param
         return " + ".join(f"d{a + 1}_{j}_{p}" for p in P)
 
-    def updates(self, layer=None):
-        """g = ...; apply(...) lines for the trained parameters (of one layer, or all)."""
+    def updates(self, layer=None, record=False):
+        """g = ...; then each trained parameter's (w, m, v) = update(g, w, m, v, t, c, h0..h5),
+        its rule on its rows of S (of one layer, or all). record also keeps g in S, in the
+        parameter's row after rows(n), for traces."""
         ps = [p for p in self.s.params if (layer is None or p[1] == layer)
               and not (p[0] == "b" and self.s.bias == "fixed")]
-        grads = [f"g{k} = {self.gradient(p)}" for k, p in enumerate(ps)]
-        return grads + [f"apply(update, S, l, {self.row[p]}, g{k}, t)" for k, p in enumerate(ps)]
+        lines = [f"g{k} = {self.gradient(p)}" for k, p in enumerate(ps)]
+        hyper = ", ".join(f"h{r}" for r in range(HYPER))
+        for k, p in enumerate(ps):
+            r = self.row[p]
+            if record:
+                lines.append(f"S[{rows(len(self.s.params)) + (r - PARAMS) // 3}, l] = g{k}")
+            state = f"S[{r}, l], S[{r + 1}, l], S[{r + 2}, l]"
+            lines.append(f"{state} = update(g{k}, {state}, t, c, {hyper})")
+        return lines
 
-    def backprop(self, order):
+    def backprop(self, order, record=False):
         last = len(self.s.layers) - 1
-        lines = [f"({', '.join(self.activations())},) = Y"]
+        # the configuration's hyperparameters and state c, read once for every update
+        hyper = ", ".join(f"h{r}" for r in range(HYPER))
+        lines = [ONE, f"({', '.join(self.activations())},) = Y",
+                 f"c, {hyper} = S[C, l], {', '.join(f'S[{r}, l]' for r in range(HYPER))}"]
         if order == "inplace":
             for a in reversed(range(last)):
-                lines += self.deltas(a + 1) + self.updates(a)
+                lines += self.deltas(a + 1) + self.updates(a, record)
         else:
             for a in reversed(range(1, last + 1)):
                 lines += self.deltas(a)
-            lines += self.updates()
-        return (f"def backprop_{order}(update, S, l, t, D, Y):\n"
-                + "".join(f"    {s}\n" for s in lines))
+            lines += self.updates(record=record)
+        name = f"backprop_{order}" + ("_record" if record else "")
+        return f"def {name}(update, S, l, t, D, Y):\n" + "".join(f"    {s}\n" for s in lines)
 
     def pack(self):
         n = self.s.data_size
@@ -337,6 +323,7 @@ class Net:
     forward: object
     forward_margin: object
     backprop: dict  # order -> function
+    backprop_record: dict  # order -> function that also keeps the gradients in S
     pack: object
     source: str
 
@@ -347,24 +334,27 @@ class Net:
 
 @functools.cache
 def net(shape):
-    """The forward pass, both backprop orders and the data packer for one Shape."""
+    """The forward pass, both backprop orders (each also recording gradients, for traces)
+    and the data packer for one Shape."""
     gen = _Source(shape)
-    source = "\n".join([gen.forward(), gen.forward(margin=True), gen.backprop("inplace"),
-                        gen.backprop("simultaneous"), gen.pack()])
-    namespace = {"__name__": __name__, "sigmoid": sigmoid, "d_sigmoid": d_sigmoid,
-                 "half_square": half_square, "larger": larger, "isfinite": isfinite,
-                 "apply": apply, "LOSS": LOSS, "OUT": OUT, "ERR": ERR, "FINITE": FINITE}
+    source = "\n".join([gen.forward(), gen.forward(margin=True)]
+                       + [gen.backprop(o, r) for o in ORDERS for r in (False, True)]
+                       + [gen.pack()])
+    namespace = {"__name__": __name__, "const": const, "exp": exp, "larger": larger,
+                 "isfinite": isfinite, "C": C, "LOSS": LOSS, "OUT": OUT, "ERR": ERR,
+                 "FINITE": FINITE}
     exec(compile(source, f"<bpbench network {shape.key}>", "exec"), namespace)
     fns = {}
     for name, doc in _DOCS.items():
-        f = namespace[name]
-        f.__qualname__ = f"{name}_{shape.key}"  # unique per shape: targets.retarget memoises
-        f.__doc__ = doc
-        fns[name] = njit(inline="always")(f)
+        for suffix in ("", "_record") if name.startswith("backprop") else ("",):
+            f = namespace[name + suffix]
+            f.__qualname__ = f"{name}{suffix}_{shape.key}"  # unique: targets.retarget memoises
+            f.__doc__ = doc + (" Also keeps each gradient in S, after rows(n)." if suffix
+                               else "")
+            fns[name + suffix] = njit(inline="always")(f)
     return Net(shape, fns["forward"], fns["forward_margin"],
-               {"inplace": fns["backprop_inplace"],
-                                       "simultaneous": fns["backprop_simultaneous"]},
-               fns["pack"], source)
+               {o: fns[f"backprop_{o}"] for o in ORDERS},
+               {o: fns[f"backprop_{o}_record"] for o in ORDERS}, fns["pack"], source)
 
 
 ORDERS = ("inplace", "simultaneous")

@@ -62,7 +62,7 @@ def _history(H, W0, K, threshold, max_steps, history):
 
 def _states(H, W0, K, threshold, max_steps, history):
     nparams = W0.shape[0]
-    S = np.zeros((rows(nparams) + nparams, 1), dtype=H.dtype)  # + gradients: apply_record
+    S = np.zeros((rows(nparams) + nparams, 1), dtype=H.dtype)  # + gradients: Net.backprop_record
     start(S, 0, W0, H, 0)
     return _train(update, advance, forward, backprop, verdict, S, pack(K), threshold, max_steps,
                   history, _whole_lane)
