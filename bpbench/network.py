@@ -276,7 +276,7 @@ class _Source:
         for k, p in enumerate(ps):
             r = self.row[p]
             if record:
-                lines.append(f"S[{rows(len(self.s.params)) + (r - PARAMS) // 3}, l] = g{k}")
+                lines.append(f"S[{rows.py_func(len(self.s.params)) + (r - PARAMS) // 3}, l] = g{k}")
             state = f"S[{r}, l], S[{r + 1}, l], S[{r + 2}, l]"
             lines.append(f"{state} = update(g{k}, {state}, t, c, {hyper})")
         return lines
@@ -329,7 +329,7 @@ class Net:
 
     @property
     def nrows(self):
-        return rows(len(self.shape.params))
+        return rows.py_func(len(self.shape.params))
 
 
 @functools.cache

@@ -79,9 +79,20 @@ def test_a_run_too_long_to_interpret_is_compiled(monkeypatch):
 def test_the_posts_trace_compiles_nothing(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["XDG_CACHE_HOME"] = str(tmp_path)
-    code = ("import bpbench; print(len(bpbench.trajectory('sgd', order='seed', lr=1.0)[1]), "
-            "len(bpbench.trace('rmsprop', lr=0.1, beta=0.999, eps=0.01, weights=True)))")
+    code = """
+from numba.core import event
+compiled = []
+class Count(event.Listener):
+    def on_start(self, ev):
+        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+    def on_end(self, ev):
+        pass
+event.register("numba:compile", Count())
+import bpbench
+print(len(bpbench.trajectory('sgd', order='seed', lr=1.0)[1]),
+      len(bpbench.trace('rmsprop', lr=0.1, beta=0.999, eps=0.01, weights=True)), compiled)
+"""
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["111", "11"]
+    assert run.stdout.split() == ["111", "11", "[]"]  # not even a helper was compiled
     assert not list(tmp_path.rglob("*.nbi"))  # no kernel was compiled, so none was cached

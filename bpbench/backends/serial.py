@@ -87,7 +87,7 @@ def history(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
 def states(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
     """Lane 0's whole state after every step: one row per forward pass n holding S after
     update n (rows of network.py's layout), then the gradient of each parameter at pass n."""
-    width = rows(W0.shape[0]) + W0.shape[0]
+    width = rows.py_func(W0.shape[0]) + W0.shape[0]  # py_func: calling rows would compile it
     return _recorded(_states, width, True, shape, optimizer, order, H, W0, K, tol, max_steps,
                      margin)
 
