@@ -9,6 +9,7 @@ into the lane loop (a rule passed as an argument would stay an opaque call and b
 Each specialisation gets its own qualified name, so Numba's on-disk cache keeps one file per
 (template, shape, optimizer, order, mode) instead of mixing them.
 """
+import contextlib
 import functools
 import os
 import sys
@@ -103,10 +104,23 @@ def compiled(kernel, unknown=False):
         return unknown
 
 
+_QUIET = []
+
+
+@contextlib.contextmanager
+def quiet():
+    """Within it, _announce says nothing (the caller has said what it compiles)."""
+    _QUIET.append(True)
+    try:
+        yield
+    finally:
+        _QUIET.pop()
+
+
 def _announce(kernel, what, shape):
     """Say on a terminal that a kernel is about to compile for the first time: seconds to a
     minute and more for a large network, which would otherwise look like a hang."""
-    if not compiled(kernel, unknown=True) and sys.stderr.isatty():
+    if not _QUIET and not compiled(kernel, unknown=True) and sys.stderr.isatty():
         layers = "-".join(map(str, shape.layers))
         print(f"bpbench: compiling {what} kernels for the {layers} network "
               f"(once: they are cached for next time)", file=sys.stderr, flush=True)

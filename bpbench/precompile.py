@@ -2,12 +2,13 @@
 
 Numba compiles one kernel at a time per process, seconds each, and a sweep over several
 optimizers or orders needs one kernel per optimizer, order and decay mode. Each kernel is
-compiled by running its backend on one configuration in a fresh process, which writes it to
-the on-disk cache (kernels.specialise: cache=True); the sweep then loads it from there in
-milliseconds. Only kernels that are not compiled yet are sent, and only when there are at
-least two and at least two cores: a process takes about half a second to start. The
-processes are plain `python -c` subprocesses, not multiprocessing's spawn, which would run
-the caller's script again in each of them.
+compiled by running its backend on one configuration: the first in this process, the others
+in fresh ones at the same time, which write them to the on-disk cache (kernels.specialise:
+cache=True); the sweep then loads them from there in milliseconds. Only kernels that are not
+compiled yet are sent, and only when there are at least two and at least two cores: a
+process takes about half a second to start. The processes are plain `python -c`
+subprocesses, not multiprocessing's spawn, which would run the caller's script again in each
+of them.
 """
 import os
 import pickle
@@ -19,6 +20,7 @@ import numpy as np
 
 from . import grid
 from .backends import backend_module
+from . import kernels
 from .kernels import compiled, dispatcher
 from .optimizers import OPTIMIZERS
 
@@ -67,9 +69,9 @@ def cores():
 
 
 def precompile(blocks, conf, backend, fast=False):
-    """Compile the kernels the blocks need in parallel processes (see the module's doc);
-    returns how many were compiled. Any failure leaves them to the sweep, which compiles
-    what is missing as it always does."""
+    """Compile the kernels the blocks need side by side, the first in this process and the
+    others in new ones (see the module's doc); returns how many were compiled. Any failure
+    leaves them to the sweep, which compiles what is missing as it always does."""
     todo = jobs(blocks, conf, backend, fast)
     workers = min(len(todo), cores())
     if workers < 2:
@@ -77,9 +79,13 @@ def precompile(blocks, conf, backend, fast=False):
     if sys.stderr.isatty():
         print(f"bpbench: compiling {len(todo)} kernels, {workers} at a time (once: they are "
               f"cached for next time)", file=sys.stderr, flush=True)
+    first, *rest = todo
     try:
-        with ThreadPoolExecutor(workers) as pool:
-            ok = all(pool.map(_compile_elsewhere, todo))
+        with ThreadPoolExecutor(workers - 1) as pool:
+            others = pool.map(_compile_elsewhere, rest)
+            with kernels.quiet():  # said above
+                _compile(*first)  # here, beside the others: a process fewer to start
+            ok = all(others)
     except (OSError, pickle.PicklingError):
         ok = False
     if not ok:  # the sweep compiles whatever is still missing
@@ -96,6 +102,9 @@ def _compile_elsewhere(job):
     return done.returncode == 0
 
 
-def _child():
-    backend, args, fast = pickle.load(sys.stdin.buffer)
+def _compile(backend, args, fast):
     backend_module(backend).run(*args, fast=fast)
+
+
+def _child():
+    _compile(*pickle.load(sys.stdin.buffer))
