@@ -46,7 +46,7 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
 
     from .precompile import precompile
     todo = sorted({b for i, (b, _, _) in enumerate(plan) if i not in skip})
-    precompile([blocks[b] for b in todo], conf, backend, fast)  # one process per kernel
+    precompile([blocks[b] for b in todo], conf, backend, fast)  # its kernels, side by side
     live = progress is not None and "progress" in inspect.signature(module.run).parameters
     if live:
         backend_options = dict(backend_options, progress=progress)

@@ -18,9 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import grid
+from . import grid, kernels
 from .backends import backend_module
-from . import kernels
 from .kernels import compiled, dispatcher
 from .optimizers import OPTIMIZERS
 
@@ -56,8 +55,7 @@ def _decay_modes(block):
     decides per chunk)."""
     if "weight_decay" not in OPTIMIZERS[block.optimizer].hyper:
         return [False]
-    values = (block.axes.get("weight_decay") if "weight_decay" in block.axes
-              else (block.samples or {}).get("weight_decay", [0.0]))
+    values = block.axes.get("weight_decay", (block.samples or {}).get("weight_decay", [0.0]))
     return sorted({bool(v != 0) for v in np.asarray(values)})
 
 

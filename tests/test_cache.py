@@ -75,3 +75,19 @@ def test_precompile_says_so_and_leaves_failures_to_the_sweep(monkeypatch, capsys
     assert precompile.precompile([], {}, "cpu") == 0
     monkeypatch.setattr(precompile, "cores", lambda: 1)  # one core: nothing to gain
     assert precompile.precompile([], {}, "cpu") == 0
+
+
+def test_precompile_sends_one_job_per_kernel_the_sweep_needs(monkeypatch):
+    from bpbench import grid, precompile
+    from bpbench.optimizers import OPTIMIZERS
+    monkeypatch.setattr(precompile, "compiled", lambda kernel: False)  # as on a cold cache
+    conf = grid.settings(1e-7, 100, "float64", None)
+    blocks = grid.blocks(["adamw", "sgd"], ["inplace", "simultaneous"], None, None, None,
+                         lr=[0.1, 1.0], weight_decay=[0.0, 0.01])
+    jobs = precompile.jobs(blocks, conf, "cpu", False)
+    decayed = sorted((opt, order, bool(H[OPTIMIZERS[opt].hyper.index("weight_decay"), 0]))
+                     for _, (_, opt, order, H, *_), _ in jobs)
+    # adamw's kernels with and without the decay term, sgd's likewise, in both orders
+    assert decayed == sorted((o, r, d) for o in ("adamw", "sgd")
+                             for r in ("inplace", "simultaneous") for d in (False, True))
+    assert precompile.jobs(blocks, conf, "numpy", False) == []  # nothing to compile there

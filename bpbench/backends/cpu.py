@@ -83,7 +83,7 @@ def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max
             else:
                 nl -= 1
                 for r in range(S.shape[0]):  # not S[:, l] = S[:, nl]: its shape check
-                    S[r, l] = S[r, nl]           # compiles an error message, 5 s cold
+                    S[r, l] = S[r, nl]           # compiles an error message, 2 s cold
                 cfg[l] = cfg[nl]
 
 
