@@ -65,7 +65,7 @@ def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max
         for l in range(nl):  # the SIMD loop
             step(update, advance, forward, backprop, S, l, D)
             v = verdict(S, l, threshold, max_steps)
-            verdicts[l] = v  # kept: judging again in the loop below cost W1 a tenth
+            verdicts[l] = v  # kept for the loop below, which judged every lane again
             finished += v != RUNNING
         if finished == 0:
             continue

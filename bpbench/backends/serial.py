@@ -6,7 +6,7 @@ from numba import njit
 
 from ..kernels import compiled, dispatcher, interpret, specialise
 from ..optimizers import decays
-from ..network import LOSS, OUT, rows
+from ..network import LOSS, OUT, net, rows
 from ..training import MAX_STEPS, RUNNING, start, step
 
 # Bound per shape, optimizer, order and criterion by kernels.specialise:
@@ -87,7 +87,7 @@ def history(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
 def states(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0):
     """Lane 0's whole state after every step: one row per forward pass n holding S after
     update n (rows of network.py's layout), then the gradient of each parameter at pass n."""
-    width = rows.py_func(W0.shape[0]) + W0.shape[0]  # py_func: calling rows would compile it
+    width = net(shape).nrows + W0.shape[0]
     return _recorded(_states, width, True, shape, optimizer, order, H, W0, K, tol, max_steps,
                      margin)
 
