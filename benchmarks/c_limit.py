@@ -71,6 +71,10 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     opts = parser.parse_args()
+    names = opts.workloads.split(",")
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload {unknown[0]!r}; choose from W1, W2, W3")
     numba.set_num_threads(opts.threads)
     with tempfile.TemporaryDirectory() as folder:
         binaries, compiler = build(folder)
@@ -79,7 +83,7 @@ def main():
         print(f"{'':<4} {'bpbench exact':>14} {'C strict':>10} {'ratio':>6}   "
               f"{'bpbench fast':>13} {'C fast':>10} {'ratio':>6}   "
               f"{'C strict = exact':>16} {'fast mismatch':>14}")
-        for name in opts.workloads.split(","):
+        for name in names:
             block, max_steps = WORKLOADS[name][1]()
             args = block.args("float64")
             shape, optimizer, order, H, W0, K = args

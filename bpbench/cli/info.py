@@ -34,12 +34,12 @@ def bench(workload, threads, repeat, fmt):
     W1: RMSprop lr x beta x eps (8,192 configurations), simultaneous order; W2: the same in
     inplace order; W3: gradient descent over 8,192 learning rates; R1: XOR restarts, momentum
     over 4 learning rates x 8,192 seeds; LARGE: 1,048,576 RMSprop configurations; OPT: every
-    optimizer, 512 learning rates each. Prints, per
-    backend / mode / dtype: configurations, useful config-steps (forward passes run), wall
-    seconds, config-steps/s, the ratio to the NumPy backend, compile seconds, and how many
-    configurations differ from exact float64 mode. The header names the CPU's SIMD extension
-    (AVX2, AVX-512): compare figures only between machines that share it. --format csv, json
-    or md prints one table of every measurement instead, with threads and ISA as columns.
+    optimizer, 512 learning rates each. Prints, per backend / mode / dtype: configurations,
+    useful config-steps (forward passes run), wall seconds, config-steps/s, the ratio to the
+    NumPy backend, compile seconds, and how many configurations differ from exact float64
+    mode. The header names the CPU's SIMD extension (AVX2, AVX-512): compare figures only
+    between machines that share it. --format csv, json or md prints one table of every
+    measurement instead, with threads and ISA as columns.
     """
     from .. import bench as bench_
     names = [w.strip().upper() for w in workload.split(",") if w.strip()]
