@@ -4,8 +4,9 @@ A template is a plain function whose body uses the global names ``update``, ``fo
 ``backprop``, ``pack``, ``verdict`` and ``advance``. ``specialise`` rebinds them to an
 optimizer's rule (and its per-step ``advance``), a
 shape's generated formulas (network.net) and the convergence criterion (loss < tol, or every
-output within a margin) and jit-compiles the result, so Numba inlines the formulas
-into the lane loop (a rule passed as an argument would stay an opaque call and block SIMD).
+output within a margin), writes every formula into the template's body (flat.flatten) and
+jit-compiles that one flat function: the formulas sit in the lane loop, where LLVM vectorises
+them (a rule passed as an argument would stay an opaque call and block SIMD).
 Each specialisation gets its own qualified name, so Numba's on-disk cache keeps one file per
 (template, shape, optimizer, order, mode) instead of mixing them.
 """
@@ -18,6 +19,7 @@ import types
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
+from .flat import flatten
 from .network import fast_exp, net
 from .optimizers import OPTIMIZERS, no_decay
 from .targets import python_version, retarget
@@ -83,7 +85,7 @@ def _dispatcher(template, shape, optimizer, order, fast, margin, record, decay):
     # error_model="numpy": division by zero gives inf/NaN like IEEE instead of a zero check on
     # every division, which would block SIMD. nogil: the cpu backend calls it from threads.
     return njit(cache=True, error_model="numpy", nogil=True,
-                fastmath=FAST_FLAGS if fast else False)(f)
+                fastmath=FAST_FLAGS if fast else False)(flatten(f))
 
 
 @functools.cache

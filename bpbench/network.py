@@ -17,6 +17,7 @@ arithmetic keeps the post's order of operations, so the post's network gives its
 for bit.
 """
 import functools
+import linecache
 import math
 from dataclasses import dataclass
 
@@ -343,7 +344,10 @@ def net(shape):
     namespace = {"__name__": __name__, "const": const, "exp": exp, "larger": larger,
                  "isfinite": isfinite, "C": C, "LOSS": LOSS, "OUT": OUT, "ERR": ERR,
                  "FINITE": FINITE}
-    exec(compile(source, f"<bpbench network {shape.key}>", "exec"), namespace)
+    filename = f"<bpbench network {shape.key}>"
+    # in linecache, so that inspect (flat.flatten) and tracebacks can read the source
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
     fns = {}
     for name, doc in _DOCS.items():
         for suffix in ("", "_record") if name.startswith("backprop") else ("",):
