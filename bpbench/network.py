@@ -212,6 +212,11 @@ class _Source:
     def b(self, a, j):
         return f"S[{self.row['b', a, j]}, l]"
 
+    def local(self, param):
+        """The name forward() reads a parameter into, once for every pattern: w{a}_{j}_{i}
+        or b{a}_{j}."""
+        return param[0] + "_".join(map(str, param[1:]))
+
     def activations(self):
         L = self.s.layers
         return [f"y{a}_{j}_{p}" for p in range(self.s.patterns)
@@ -219,14 +224,16 @@ class _Source:
 
     def forward(self, margin=False):
         L, last = self.s.layers, len(self.s.layers) - 1
-        lines = []
+        # every parameter read from S once, not once per pattern: the same numbers, and
+        # fewer array reads for Numba to compile
+        lines = [f"{self.local(q)} = S[{r}, l]" for q, r in self.row.items()]
         for p in range(self.s.patterns):
             for a in range(1, len(L)):
                 for j in range(L[a]):
-                    z = " + ".join(f"{self.w(a - 1, j, i)} * {self.y(a - 1, i, p)}"
+                    z = " + ".join(f"{self.local(('w', a - 1, j, i))} * {self.y(a - 1, i, p)}"
                                    for i in range(L[a - 1]))
                     if self.s.bias != "none":
-                        z += f" + {self.b(a - 1, j)}"
+                        z += f" + {self.local(('b', a - 1, j))}"
                     lines.append(f"y{a}_{j}_{p} = {SIGMOID.format(z)}")
         first = True
         for p in range(self.s.patterns):
@@ -236,7 +243,7 @@ class _Source:
                 if margin:
                     lines.append("err = abs(d)" if first else "err = larger(err, abs(d))")
                 first = False
-        finite = " & ".join(f"isfinite(S[{r}, l])" for r in self.row.values())
+        finite = " & ".join(f"isfinite({self.local(q)})" for q in self.row)
         lines += ["S[LOSS, l] = E", f"S[OUT, l] = {self.y(last, 0, 0)}"]
         lines += ["S[ERR, l] = err"] if margin else []
         lines += [f"S[FINITE, l] = {finite}", f"return ({', '.join(self.activations())},)"]
