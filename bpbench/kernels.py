@@ -19,12 +19,15 @@ import types
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
+from . import _typing_memo
 from .flat import flatten
 from .network import fast_exp, net
 from .optimizers import OPTIMIZERS, no_decay
 from .targets import python_version, retarget
 from .training import criterion
 
+
+_typing_memo.install()
 
 # fastmath=True minus nnan and ninf, which would let LLVM drop the NaN checks that detect
 # divergence; the rest (FMA contraction, reassociation) only changes rounding.

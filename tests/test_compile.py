@@ -1,8 +1,11 @@
-"""flat.flatten: a kernel's formulas written into its body give the same numbers."""
+"""What makes kernels compile faster changes no number: flat.flatten, _typing_memo."""
 import ast
+import operator
 
 import numpy as np
-from numba import njit
+import pytest
+from numba import njit, types
+from numba.core.errors import TypingError
 
 from bpbench import flat, kernels
 from bpbench.backends import cpu, serial
@@ -65,3 +68,25 @@ def test_kernels_are_flat():
             left = {c for c in _calls(f.__flat_source__)
                     if flat.inlinable(f.__globals__.get(c))}
             assert left == set(), (template.__name__, order, left)
+
+
+def test_operator_typing_is_memoised_and_failures_still_raise():
+    import bpbench.kernels  # noqa: F401  (installs the memo)
+    from numba.core.registry import cpu_target
+    mul = cpu_target.typing_context.resolve_value_type(operator.mul)
+    assert type(mul).get_call_type.memoised
+
+    @njit
+    def times(a, b):
+        return a * b
+    assert times(3.0, 0.5) == 1.5 and times(3, 2) == 6
+    memo = mul.__dict__.get("_bpbench_memo", {})
+    kinds = {key[-1] for key in memo}
+    assert (types.float64, types.float64) in kinds and (types.int64, types.int64) in kinds
+
+    @njit
+    def bad(a):
+        return a * {1: 2}
+    for _ in range(2):  # not memoised as an answer: the second try fails the same way
+        with pytest.raises(TypingError):
+            bad(1.0)

@@ -1,0 +1,38 @@
+"""Numba types each ``a * b`` afresh: a kernel's thousand arithmetic operations each try the
+candidate templates of their operator (number rules, NumPy rules, the overloads of lists,
+sets, strings...) until one fits, once in type inference and again in lowering. That search
+was about a sixth of a kernel's compile time. Its answer depends only on the operator, the
+argument types, the typing context and the target, so it is kept here the first time it
+succeeds and reused after; failures are not kept, so they raise as they always did.
+
+Only operators are memoised (the ``operator`` module's functions, which is what Numba calls
+for arithmetic, comparisons and indexing), nothing where a template could depend on more
+than types. Where Numba's internals have moved, nothing is patched.
+"""
+import operator
+
+_OPERATORS = frozenset(f for f in vars(operator).values() if callable(f))
+
+
+def install():
+    try:
+        from numba.core.target_extension import get_local_target
+        from numba.core.types.functions import BaseFunction
+        original = BaseFunction.get_call_type
+    except (ImportError, AttributeError):
+        return
+    if getattr(original, "memoised", False):
+        return
+
+    def get_call_type(self, context, args, kws):
+        if kws or getattr(self, "typing_key", None) not in _OPERATORS:
+            return original(self, context, args, kws)
+        memo = self.__dict__.setdefault("_bpbench_memo", {})
+        key = (context, get_local_target(context), tuple(args))
+        sig = memo.get(key)
+        if sig is None:
+            sig = memo[key] = original(self, context, args, kws)  # raises where none fits
+        return sig
+
+    get_call_type.memoised = True
+    BaseFunction.get_call_type = get_call_type
