@@ -40,7 +40,13 @@ def no_decay(g, w, weight_decay):
 def decays(optimizer, H):
     """Whether any configuration of H (a block's table) decays its weights through decay()."""
     names = OPTIMIZERS[optimizer].hyper
-    return "weight_decay" in names and bool(np.any(H[names.index("weight_decay")] != 0))
+    return uses_decay(optimizer) and bool(np.any(H[names.index("weight_decay")] != 0))
+
+
+def uses_decay(optimizer):
+    """Whether the rule calls decay(): AdamW decays the weight itself, so its kernel is the
+    same with or without no_decay, and one kernel serves every weight_decay."""
+    return "decay" in OPTIMIZERS[optimizer].update.py_func.__code__.co_names
 
 
 @njit(inline="always")

@@ -21,7 +21,7 @@ import numpy as np
 from . import grid, kernels
 from .backends import backend_module
 from .kernels import compiled, dispatcher
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, uses_decay
 
 TEMPLATES = {"cpu": "_chunk", "serial": "_run"}  # the backends with kernels compiled here
 
@@ -53,7 +53,7 @@ def jobs(blocks, conf, backend, fast):
 def _decay_modes(block):
     """Whether the block's chunks decay their weights: False, True or both (optimizers.decays
     decides per chunk)."""
-    if "weight_decay" not in OPTIMIZERS[block.optimizer].hyper:
+    if not uses_decay(block.optimizer):
         return [False]
     values = block.axes.get("weight_decay", (block.samples or {}).get("weight_decay", [0.0]))
     return sorted({bool(v != 0) for v in np.asarray(values)})

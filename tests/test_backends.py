@@ -20,6 +20,17 @@ def test_serial_and_cpu_tables_identical(optimizer, order):
     assert a.attrs["backend"] == "serial" and b.attrs["backend"] == "cpu"
 
 
+@pytest.mark.parametrize("optimizer, order", [("rmsprop", "inplace"), ("adam", "simultaneous")])
+def test_weight_decay_kernels_identical(optimizer, order):
+    # kernels.specialise compiles the rule with decay() where some weight_decay is not 0
+    hyper = {"lr": np.geomspace(1e-2, 50, 150), "weight_decay": [0.0, 1e-3, 0.1]}
+    a = bpbench.sweep(optimizer, order=order, backend="serial", max_steps=700, **hyper)
+    b = bpbench.sweep(optimizer, order=order, backend="cpu", max_steps=700, **hyper)
+    pd.testing.assert_frame_equal(a, b)
+    loss = {wd: a.final_loss[a.weight_decay == wd].to_numpy() for wd in (0.0, 0.1)}
+    assert not np.array_equal(loss[0.0], loss[0.1])  # the decay kernel does decay
+
+
 def test_divergence_is_detected_not_counted():
     # A sigmoid network rarely overflows: gradient descent at lr 1e6 just saturates the units
     # and lands on 0.5. Adam's momentum keeps moving saturated weights, so at lr ~ 1e308 they
