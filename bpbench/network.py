@@ -18,7 +18,6 @@ for bit.
 """
 import functools
 import linecache
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,16 +110,20 @@ def _times_two_to(typingctx, p, k):
 
 
 LN2_HI, LN2_LO = 0.6931471803691238, 1.9082149292705877e-10  # ln 2 = LN2_HI + LN2_LO
-# e^f = sum of f^i / i! for i <= 12: relative error under 2e-16 for |f| <= ln(2) / 2
-_E = tuple(1.0 / math.factorial(i) for i in range(13))
+# e^f for |f| <= ln(2) / 2 as a degree-9 polynomial, 1 + f q(f) with q a least-squares fit of
+# (e^f - 1) / f at 400 Chebyshev nodes (close to the minimax one): relative error 4e-14, where
+# the degree-12 Taylor polynomial it replaced needed three more terms for 3e-16.
+_E = (1.0, 1.0000000000000016, 0.49999999999797606, 0.16666666666614618, 0.04166666689105913,
+      0.008333333367431764, 0.001388882166378451, 0.0001984119046415206,
+      2.4876168871006077e-05, 2.763269410050469e-06)
 
 
 @njit(inline="always")
 def fast_exp(x):
-    """e^x as 2^k e^f, with k = round(x / ln 2) and |f| <= ln(2) / 2, e^f by its degree-12
-    Taylor polynomial in Estrin's form (a short chain of dependent operations, which is what
+    """e^x as 2^k e^f, with k = round(x / ln 2) and |f| <= ln(2) / 2, e^f by a degree-9
+    polynomial in Estrin's form (a short chain of dependent operations, which is what
     limits a vectorised lane loop): plain arithmetic that vectorises, relative error under
-    1e-12 (6e-13 measured: fast-math reassociation folds the two-part ln 2 into one), and
+    1e-12 (fast-math reassociation folds the two-part ln 2 into one), and
     IEEE-like at the edges (overflow to inf, NaN stays NaN, and results below 2^-1022, x <
     -708.4, flush to 0) so divergence stays visible. Computed in float64 whatever x's type."""
     xd = np.float64(x)
@@ -132,7 +135,7 @@ def fast_exp(x):
     f4 = f2 * f2
     p = (((_E[0] + _E[1] * f) + (_E[2] + _E[3] * f) * f2)
          + ((_E[4] + _E[5] * f) + (_E[6] + _E[7] * f) * f2) * f4
-         + (((_E[8] + _E[9] * f) + (_E[10] + _E[11] * f) * f2) + _E[12] * f4) * (f4 * f4))
+         + (_E[8] + _E[9] * f) * (f4 * f4))
     return type(x)(select(xd < -708.3964185322641, 0.0, _times_two_to(p, k)))
 
 
