@@ -18,8 +18,7 @@ import builtins
 import collections
 import copy
 import functools
-import inspect
-import textwrap
+import linecache
 
 from numba.core.registry import CPUDispatcher
 
@@ -29,15 +28,45 @@ def inlinable(value):
 
 
 @functools.lru_cache(maxsize=None)
-def _tree(code):
-    """The FunctionDef of a code object's source, decorators dropped."""
-    src = textwrap.dedent("".join(inspect.getsourcelines(code)[0]))
-    fn = ast.parse(src).body[0]
-    fn.decorator_list = []
-    first = fn.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-        fn.body = fn.body[1:] or [ast.Pass()]  # the docstring
-    return fn
+def _definitions(filename):
+    """{first line (its first decorator's, as in co_firstlineno): FunctionDef} of a source
+    file, read once (linecache also holds network.py's generated source)."""
+    out = {}
+    for node in ast.walk(ast.parse("".join(linecache.getlines(filename)))):
+        if isinstance(node, ast.FunctionDef):
+            out[min([node.lineno] + [d.lineno for d in node.decorator_list])] = node
+    return out
+
+
+class _Callee:
+    """What expanding a function needs, worked out once per function: its definition less
+    decorators and docstring, its parameters, the names it stores to and how often it reads
+    each name."""
+
+    def __init__(self, code):
+        fn = copy.copy(_definitions(code.co_filename)[code.co_firstlineno])
+        body = fn.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:] or [ast.Pass()]  # the docstring
+        fn.body, fn.decorator_list = body, []
+        self.fn = fn
+        self.params = [a.arg for a in fn.args.args]
+        names = [n for n in ast.walk(fn) if isinstance(n, ast.Name)]
+        self.stored = {n.id for n in names if isinstance(n.ctx, ast.Store)}
+        self.assigned = self.stored | set(self.params)
+        self.free = {n.id for n in names} - self.assigned
+        self.uses = collections.Counter(n.id for n in names if isinstance(n.ctx, ast.Load))
+        self.expression = len(body) == 1 and isinstance(body[0], ast.Return)
+        returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+        args = fn.args
+        self.expandable = (not (args.vararg or args.kwarg or args.defaults or args.kwonlyargs
+                                or args.posonlyargs)
+                           and all(r is body[-1] for r in returns))
+
+
+@functools.lru_cache(maxsize=None)
+def _callee(code):
+    return _Callee(code)
 
 
 def _function(f):
@@ -49,54 +78,51 @@ def _calls(node):
     return node is not None and any(isinstance(n, ast.Call) for n in ast.walk(node))
 
 
-def _assigned(fn):
-    """Names a function binds: parameters and every name stored to."""
-    names = {a.arg for a in fn.args.args}
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-    return names
-
-
-class _Rename(ast.NodeTransformer):
-    def __init__(self, names):
-        self.names = names  # name -> replacement expression (a fresh copy per use)
-
-    def visit_Name(self, node):
-        new = self.names.get(node.id)
-        if new is None:
-            return node
-        new = copy.deepcopy(new)
+def _renamed(node, names):
+    """A copy of node (a tree, or a list of them) with every Name in names replaced by a
+    copy of its replacement: a name (keeping the context) or an expression."""
+    if isinstance(node, list):
+        return [_renamed(n, names) for n in node]
+    if not isinstance(node, ast.AST):
+        return node
+    if isinstance(node, ast.Name) and node.id in names:
+        new = names[node.id]
         if isinstance(new, ast.Name):
-            new.ctx = node.ctx
-        return ast.copy_location(new, node)
+            return ast.Name(new.id, node.ctx)
+        return _renamed(new, {})
+    new = node.__class__.__new__(node.__class__)
+    for field in node._fields:
+        setattr(new, field, _renamed(getattr(node, field, None), names))
+    for attribute in node._attributes:
+        if hasattr(node, attribute):
+            setattr(new, attribute, getattr(node, attribute))
+    return new
 
 
 class _Flattener:
     def __init__(self, root):
-        self.root = root
-        self.fn = copy.deepcopy(_tree(root.__code__))
-        self.locals = _assigned(self.fn)
+        self.root = _callee(root.__code__)
+        self.scope = root.__globals__
         self.globals = {}  # the flat function's globals
         self.sites = 0
 
     def bind(self, name, value):
         """A global name in the flat function for value (a callee's global `name`)."""
         alias, k = name, 1
-        while alias in self.locals or (alias in self.globals and self.globals[alias] is not value):
+        while (alias in self.root.assigned
+               or (alias in self.globals and self.globals[alias] is not value)):
             alias, k = f"{name}__g{k}", k + 1
         self.globals[alias] = value
         return alias
 
-    def resolve(self, f, node):
-        """{free name of f's FunctionDef node: the flat global that holds its value}."""
-        scope, local, names = f.__globals__, _assigned(node), {}
-        for n in ast.walk(node):
-            if isinstance(n, ast.Name) and n.id not in local and n.id not in names:
-                if n.id in scope:
-                    names[n.id] = ast.Name(self.bind(n.id, scope[n.id]), ast.Load())
-                elif not hasattr(builtins, n.id):
-                    raise NameError(f"{n.id} in {f.__qualname__}")
+    def resolve(self, callee, scope, qualname):
+        """{free name of callee: the flat global that holds its value in scope}."""
+        names = {}
+        for name in callee.free:
+            if name in scope:
+                names[name] = ast.Name(self.bind(name, scope[name]), ast.Load())
+            elif not hasattr(builtins, name):
+                raise NameError(f"{name} in {qualname}")
         return names
 
     def inlinee(self, call):
@@ -104,42 +130,33 @@ class _Flattener:
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and not call.keywords:
             f = self.globals.get(call.func.id)
             if inlinable(f):
-                fn = _tree(_function(f).__code__)
-                returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
-                simple = not (fn.args.vararg or fn.args.kwarg or fn.args.defaults
-                              or fn.args.kwonlyargs or fn.args.posonlyargs)
-                if (simple and len(call.args) == len(fn.args.args)
-                        and all(r is fn.body[-1] for r in returns)):
-                    return _function(f)
+                f = _function(f)
+                callee = _callee(f.__code__)
+                if callee.expandable and len(call.args) == len(callee.params):
+                    return f
         return None
 
     def expand(self, f, args):
         """(statements, result expression or None) of a call of f with args."""
         self.sites += 1
         k = self.sites
-        fn = copy.deepcopy(_tree(f.__code__))
-        assigned = _assigned(fn)
-        names = self.resolve(f, fn)
+        callee = _callee(f.__code__)
+        names = self.resolve(callee, f.__globals__, f.__qualname__)
         pre = []
-        stored = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)
-                  and isinstance(n.ctx, ast.Store)}
-        uses = collections.Counter(n.id for s in fn.body for n in ast.walk(s)
-                                   if isinstance(n, ast.Name))
-        expression = len(fn.body) == 1 and isinstance(fn.body[0], ast.Return)
-        for param, arg in zip((a.arg for a in fn.args.args), args):
+        for param, arg in zip(callee.params, args):
             pure = not _calls(arg)
-            if isinstance(arg, (ast.Name, ast.Constant)) and param not in stored:
+            if isinstance(arg, (ast.Name, ast.Constant)) and param not in callee.stored:
                 names[param] = arg  # a name or number the callee never rebinds: used as is
-            elif pure and uses[param] == 0:
+            elif pure and callee.uses[param] == 0:
                 continue  # an argument the callee ignores (keep's h0..h5), read for nothing
-            elif pure and expression and uses[param] == 1:
+            elif pure and callee.expression and callee.uses[param] == 1:
                 names[param] = arg  # read where used: nothing happens in between
             else:
                 names[param] = ast.Name(f"{param}__{k}", ast.Load())
                 pre.append(ast.Assign([ast.Name(f"{param}__{k}", ast.Store())], arg))
-        for name in assigned:
+        for name in callee.assigned:
             names.setdefault(name, ast.Name(f"{name}__{k}", ast.Load()))
-        body = self.statements([_Rename(names).visit(s) for s in fn.body])
+        body = self.statements(_renamed(callee.fn.body, names))
         result = None
         if body and isinstance(body[-1], ast.Return):
             result = body.pop().value
@@ -202,10 +219,8 @@ class _Flattener:
             out += pre + ([s] if s is not None else [])
         return out
 
-    def function(self):
-        fn = self.fn
-        names = self.resolve(self.root, fn)
-        fn = _Rename(names).visit(fn)
+    def function(self, qualname):
+        fn = _renamed(self.root.fn, self.resolve(self.root, self.scope, qualname))
         fn.body = self.statements(fn.body)
         return fn
 
@@ -216,7 +231,7 @@ def flatten(f):
     and its source in __flat_source__. It keeps f's file name, which Numba's on-disk cache
     needs to place and validate its files (the qualified name tells kernels apart)."""
     flat = _Flattener(f)
-    fn = flat.function()
+    fn = flat.function(f.__qualname__)
     source = ast.unparse(ast.fix_missing_locations(ast.Module([fn], [])))
     namespace = dict(flat.globals)
     exec(compile(source, f.__code__.co_filename, "exec"), namespace)
