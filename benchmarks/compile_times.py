@@ -10,6 +10,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
 import sys, time
@@ -28,8 +31,10 @@ def main(problems):
             with tempfile.TemporaryDirectory() as cache:
                 env = dict(os.environ, XDG_CACHE_HOME=cache)
                 env.pop("NUMBA_CACHE_DIR", None)
+                # cwd: `python -c` imports bpbench from there first, so the figures are
+                # this tree's, whatever the caller's working directory
                 out = subprocess.run([sys.executable, "-c", CHILD, problem, backend], env=env,
-                                     capture_output=True, text=True, check=True)
+                                     cwd=ROOT, capture_output=True, text=True, check=True)
             print(f"{problem:<12} {backend:<7} {out.stdout.strip():>7} s cold")
 
 
