@@ -1,8 +1,9 @@
 """A kernel as one flat function: every formula it calls written into its body.
 
 Numba inlines an ``inline="always"`` function by compiling the callee's bytecode to IR again at
-every call site, and a kernel has thousands of sites (each weight's update calls its rule,
-which calls const, sqrt, select...): that was a third of a kernel's compile time. ``flatten``
+every call site, and a kernel has hundreds of sites (each weight's update calls its rule,
+which calls const, sqrt, select...): a quarter or more of a kernel's compile time, by Numba's
+pass timers. ``flatten``
 does the same inlining once, on the Python source: each call of such a function becomes the
 callee's statements, its locals renamed apart and its parameters bound to the arguments, and
 the result is compiled as one function. The arithmetic and its order are unchanged; only
