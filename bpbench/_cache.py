@@ -4,10 +4,12 @@ Numba's default is a __pycache__ beside the source, which fails on a read-only i
 because Numba only checks the timestamp of the file that holds the jitted function, can serve a
 kernel compiled from older formulas in another module. So the cache goes to a folder named by
 a hash of bpbench's own sources: under $NUMBA_CACHE_DIR when that is set, else under the user
-cache folder.
+cache folder. Folders of other sources unused for 30 days are removed.
 """
 import hashlib
 import os
+import shutil
+import time
 from pathlib import Path
 
 import numba
@@ -22,9 +24,24 @@ def _folder():
     return base / "bpbench" / f"numba-{numba.__version__}-{h.hexdigest()[:16]}"
 
 
+STALE_DAYS = 30
+
+
+def prune(folder, days=STALE_DAYS):
+    """Mark folder as used now and remove its siblings unused for `days`: every change to
+    bpbench's sources (an upgrade) starts a new folder, tens of megabytes once a few
+    networks have compiled, and nothing would ever read the old ones again."""
+    now = time.time()
+    os.utime(folder, (now, now))
+    for old in folder.parent.glob("numba-*"):
+        if old != folder and old.is_dir() and now - old.stat().st_mtime > days * 86400:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 try:
     folder = _folder()
     folder.mkdir(parents=True, exist_ok=True)
     numba.config.CACHE_DIR = str(folder)
+    prune(folder)
 except OSError:
     pass  # no writable folder: Numba's own fallbacks apply

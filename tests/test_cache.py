@@ -18,6 +18,23 @@ def test_kernels_cached_in_user_cache_folder(tmp_path):
     assert list(folder.rglob("*.nbi")) and list(folder.rglob("*.nbc"))
 
 
+def test_cache_folders_of_other_sources_unused_for_a_month_are_removed(tmp_path):
+    from bpbench._cache import STALE_DAYS, prune
+    folders = {name: tmp_path / name for name in ("numba-now", "numba-old", "numba-recent")}
+    for f in folders.values():
+        (f / "sub").mkdir(parents=True)
+        (f / "sub" / "k.nbi").write_bytes(b"x")
+    day = 86400
+    long_ago = os.stat(tmp_path).st_mtime - (STALE_DAYS + 1) * day
+    os.utime(folders["numba-now"], (long_ago, long_ago))  # this version's, last used long ago
+    os.utime(folders["numba-old"], (long_ago, long_ago))
+    os.utime(folders["numba-recent"], (long_ago + 2 * day, long_ago + 2 * day))
+    (tmp_path / "notes").mkdir()
+    os.utime(tmp_path / "notes", (long_ago, long_ago))  # not a kernel folder: kept
+    prune(folders["numba-now"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", "numba-now", "numba-recent"]
+
+
 def test_first_compile_is_announced_on_a_terminal(tmp_path, monkeypatch, capsys):
     import numba
 
