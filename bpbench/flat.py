@@ -58,10 +58,14 @@ class _Callee:
         self.free = {n.id for n in names} - self.assigned
         self.uses = collections.Counter(n.id for n in names if isinstance(n.ctx, ast.Load))
         self.expression = len(body) == 1 and isinstance(body[0], ast.Return)
-        returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+        nodes = list(ast.walk(fn))
+        returns = [n for n in nodes if isinstance(n, ast.Return)]
+        scopes = [n for n in nodes[1:] if isinstance(n, (ast.FunctionDef, ast.Lambda,
+                                                         ast.ClassDef, ast.Global, ast.Nonlocal))]
         args = fn.args
+        # renaming apart is only sound for one flat scope with plain parameters and one exit
         self.expandable = (not (args.vararg or args.kwarg or args.defaults or args.kwonlyargs
-                                or args.posonlyargs)
+                                or args.posonlyargs or scopes)
                            and all(r is body[-1] for r in returns))
 
 

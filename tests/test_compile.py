@@ -33,13 +33,19 @@ def _early(x):
     return -x
 
 
+@njit(inline="always")
+def _by_lambda(x):
+    double = lambda y: 2 * y  # noqa: E731  (a scope of its own: not written out)
+    return double(x)
+
+
 def _root(A, n):
     K = 0.0
     for i in range(n):
         s, t = _pair(A[i], _scale(A[i], A[i]))
         K = K + s + t
         A[i] = _early(t) if t > 100 else _scale(t, 0.5)
-    return K, A[0]
+    return K + _by_lambda(K), A[0]
 
 
 def _calls(source):
@@ -55,9 +61,10 @@ def test_flat_function_equals_numbas_inlining():
     assert f(A.copy(), 7) == want  # and as plain Python
     calls = _calls(f.__flat_source__)
     # _early has a return before its end and sits in a conditional expression, as does the
-    # _scale beside it: both stay calls for Numba's own inliner; every other call is gone
-    assert calls <= {"_early", "_scale", "range"} and "_pair" not in calls
-    assert "_early" in calls
+    # _scale beside it, and _by_lambda defines a function: they stay calls for Numba's own
+    # inliner; every other call is gone
+    assert calls <= {"_early", "_scale", "_by_lambda", "range"} and "_pair" not in calls
+    assert {"_early", "_by_lambda"} <= calls
 
 
 def test_kernels_are_flat():
