@@ -1,9 +1,10 @@
 """Numba types each ``a * b`` afresh: a kernel's thousand arithmetic operations each try the
 candidate templates of their operator (number rules, NumPy rules, the overloads of lists,
 sets, strings...) until one fits, once in type inference and again in lowering. That search
-was about a sixth of a kernel's compile time. Its answer depends only on the operator, the
-argument types, the typing context and the target, so it is kept here the first time it
-succeeds and reused after; failures are not kept, so they raise as they always did.
+was about a fifth of the CPU time of compiling a kernel (benchmarks/RESULTS.md). Its answer
+depends only on the operator, the argument types, the typing context and the target, so it is
+kept here the first time it succeeds and reused after; failures are not kept, so they raise as
+they always did.
 
 Only operators are memoised (the ``operator`` module's functions, which is what Numba calls
 for arithmetic, comparisons and indexing), nothing where a template could depend on more
