@@ -11,8 +11,8 @@ where a call's arguments are computed moves (into locals just before the call's 
 which changes nothing for these side-effect-free expressions.
 
 Calls are expanded where Python evaluates them exactly once per statement; a call in a
-``while`` test, a conditional expression or a short-circuit operand is left to Numba's own
-inliner, as is a callee whose return is not its last statement.
+``while`` test, a conditional expression, a short-circuit operand or a chained comparison is
+left to Numba's own inliner, as is a callee whose return is not its last statement.
 """
 import ast
 import builtins
@@ -179,7 +179,8 @@ class _Flattener:
         """node with every expandable call in it replaced by its result, evaluated into pre,
         inner calls first, left to right; calls under conditional evaluation left as they are."""
         if isinstance(node, (ast.IfExp, ast.BoolOp, ast.Lambda, ast.ListComp, ast.SetComp,
-                             ast.DictComp, ast.GeneratorExp)):
+                             ast.DictComp, ast.GeneratorExp)) or (
+                isinstance(node, ast.Compare) and len(node.ops) > 1):  # a < b < c stops early
             return node
         if self.inlinee(node):
             result = self.value(node, pre)

@@ -45,7 +45,8 @@ def _root(A, n):
         s, t = _pair(A[i], _scale(A[i], A[i]))
         K = K + s + t
         A[i] = _early(t) if t > 100 else _scale(t, 0.5)
-    return K + _by_lambda(K), A[0]
+    inside = 0.0 < A[0] < _scale(A[0], 1.0)  # the last operand only if the first holds
+    return K + _by_lambda(K) + inside, A[0]
 
 
 def _calls(source):
@@ -65,6 +66,9 @@ def test_flat_function_equals_numbas_inlining():
     # inliner; every other call is gone
     assert calls <= {"_early", "_scale", "_by_lambda", "range"} and "_pair" not in calls
     assert {"_early", "_by_lambda"} <= calls
+    [chain] = [n for n in ast.walk(ast.parse(f.__flat_source__))
+               if isinstance(n, ast.Compare) and len(n.ops) == 2]
+    assert isinstance(chain.comparators[-1], ast.Call)  # still evaluated only if 0 < A[0]
 
 
 def test_kernels_are_flat():
