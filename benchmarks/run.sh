@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bpbench bench --workload W1,W2,W3,LARGE --repeat 3
 python "$here/c_limit.py"
 python "$here/compile_times.py" post xor
+python "$here/compile_cpu.py"
 python -c "import distributed" 2>/dev/null && python "$here/dask_concurrency.py" \
   || echo "dask_concurrency.py skipped: pip install '.[dask]'"
 cache=$(mktemp -d) out=$(mktemp -d)
