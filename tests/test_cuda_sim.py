@@ -55,7 +55,7 @@ def test_cuda_float32_and_divergence():
 
 
 def test_more_configurations_than_threads_are_all_run():
-    # 40 configurations over 16 simulated threads: each thread pulls several in turn.
+    # 40 configurations over 4 simulated threads: each thread pulls several in turn.
     same_table("sgd", "inplace", lr=np.geomspace(0.5, 20, 40))
 
 
@@ -66,7 +66,7 @@ def test_cuda_restarts_and_margin_match_cpu():
 
 
 def test_chunks_are_joined_into_device_sized_launches(tmp_path):
-    # 12 configurations in chunks of 4: one launch (the simulator's device batch is 64),
+    # 12 configurations in chunks of 4: one launch (the simulator's device batch is 16),
     # and the same table as the cpu backend, chunk by chunk.
     from click.testing import CliRunner
 
