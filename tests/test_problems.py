@@ -95,10 +95,13 @@ def test_xor_restarts_done_when():
     assert (df.problem == "xor").all() and isinstance(df.problem.dtype, pd.CategoricalDtype)
     assert 0 < (df.status == "converged").sum() < len(df)
     assert df.attrs["margin"] == 0.4
-    numpy = bpbench.sweep("sgd", problem="xor", seed={"start": 0, "num": 1000},
-                          lr=[0.5, 2.0], backend="numpy")
-    # NumPy's SIMD exp may round differently from libm's: statuses agree, a rare step may flip.
-    assert (numpy.status == df.status).mean() > 0.999
+    # The NumPy backend on a part of it (it runs every lane to the slowest one's end):
+    # NumPy's SIMD exp may round differently from libm's, so a rare step may flip.
+    part = dict(problem="xor", seed={"start": 0, "num": 200}, lr=[0.5, 2.0], max_steps=2000)
+    cpu, numpy = (bpbench.sweep("sgd", backend=b, **part) for b in ("cpu", "numpy"))
+    assert {"converged", "max_steps"} <= set(cpu.status)
+    assert (numpy.status == cpu.status).mean() >= 0.995
+    assert (numpy.steps == cpu.steps).mean() >= 0.99
 
 
 def test_seeds_draw_the_same_weights_whatever_the_chunking():
