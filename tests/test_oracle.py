@@ -8,6 +8,7 @@ import bpbench
 from bpbench.optimizers import OPTIMIZERS
 
 import oracle
+from orders import decay_order
 
 EXACT_BACKENDS = ["serial", "cpu"]
 
@@ -25,12 +26,6 @@ HYPER = {"lr": lr, "beta": beta, "beta2": beta2, "eps": eps,
 def config(optimizer, decay=True):
     hyper = dict(HYPER, weight_decay=HYPER["weight_decay"] if decay else st.just(0.0))
     return st.fixed_dictionaries({h: hyper[h] for h in OPTIMIZERS[optimizer].hyper})
-
-
-def decay_order(optimizer):
-    """The one order whose examples draw a weight decay: the decay term is the same in
-    both, and each (rule, order) with decay on is a kernel of its own to compile."""
-    return ("seed", "simultaneous")[list(OPTIMIZERS).index(optimizer) % 2]
 
 
 def check(optimizer, order, configs, max_steps, backends=EXACT_BACKENDS, **kw):
