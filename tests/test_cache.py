@@ -9,7 +9,8 @@ import sys
 def test_kernels_cached_in_user_cache_folder(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["XDG_CACHE_HOME"] = str(tmp_path)
-    code = "import bpbench; print(bpbench.sweep('sgd', order='seed', lr=1.0).steps[0])"
+    code = ("import bpbench; print(bpbench.sweep('sgd', order='seed', lr=1.0, backend='serial')"
+            ".steps[0])")
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "111"
