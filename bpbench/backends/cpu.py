@@ -33,6 +33,11 @@ from ..training import RUNNING, start, step
 update = advance = forward = backprop = pack = verdict = None
 
 LANES = 64
+# The SIMD loop runs over whole vectors of VECTOR lanes (8: AVX-512 doubles, AVX2 floats), the
+# last one topped up with finished lanes, whose results nobody reads: LLVM runs a remainder of
+# lanes one at a time, and as a block empties that scalar remainder, with its division and
+# square root per weight, took longer than a whole vector.
+VECTOR = 8
 
 
 @intrinsic
@@ -49,7 +54,7 @@ def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max
            counter, me, passes, status, loss, output, done):
     """Run the configurations of H that this thread takes from counter to their verdicts,
     counting them in done[me] as they finish (read by a progress bar while the kernel runs)."""
-    S = np.empty((rows(W0.shape[0]), LANES), dtype=H.dtype)
+    S = np.zeros((rows(W0.shape[0]), LANES), dtype=H.dtype)  # not garbage: denormals are slow
     cfg = np.empty(LANES, np.int64)  # configuration in each lane
     verdicts = np.empty(LANES, np.int64)  # each lane's after this sweep
     hi = H.shape[1]
@@ -62,11 +67,11 @@ def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max
         pending = _take(counter)
     while nl > 0:
         finished = 0
-        for l in range(nl):  # the SIMD loop
+        for l in range(-(-nl // VECTOR) * VECTOR):  # the SIMD loop
             step(update, advance, forward, backprop, S, l, D)
             v = verdict(S, l, threshold, max_steps)
             verdicts[l] = v  # kept for the loop below, which judged every lane again
-            finished += v != RUNNING
+            finished += (v != RUNNING) & (l < nl)
         if finished == 0:
             continue
         for l in range(nl - 1, -1, -1):  # descending: a lane moved into l is still running
