@@ -67,8 +67,10 @@ def test_every_backend_runs_every_rule(optimizer):
 
 
 def test_hyperparameters_by_name_in_tables_and_files(tmp_path):
+    # serial, in sgd's decay_order: kernels that other tests compile
     df = bpbench.sweep(["sgd", "rprop", "quickprop"], lr=0.1, eta_plus=[1.1, 1.3], mu=2.0,
-                       weight_decay=0.01, max_steps=500)
+                       weight_decay=0.01, max_steps=500, backend="serial",
+                       order=decay_order("sgd"))
     assert list(df.columns[3:3 + len(HYPERPARAMETERS)]) == list(HYPERPARAMETERS)
     sgd, rprop, qp = (df[df.optimizer == o] for o in ("sgd", "rprop", "quickprop"))
     assert sgd.weight_decay.tolist() == [0.01] and sgd.eta_plus.isna().all()
