@@ -83,6 +83,29 @@ def _calls(node):
     return node is not None and any(isinstance(n, ast.Call) for n in ast.walk(node))
 
 
+def _unpacked(s):
+    """[s], or for a, b = (x, y) the statements a = x; b = y (Numba would build a tuple and
+    unpack it) where that does the same: no later value reads a name assigned before it,
+    and where an element of an array is assigned, no later value reads any array or calls
+    anything (which might read it)."""
+    if not (isinstance(s, ast.Assign) and len(s.targets) == 1
+            and isinstance(s.targets[0], ast.Tuple) and isinstance(s.value, ast.Tuple)
+            and len(s.targets[0].elts) == len(s.value.elts)):
+        return [s]
+    targets, values = s.targets[0].elts, s.value.elts
+    for i, t in enumerate(targets):
+        later = [n for v in values[i + 1:] for n in ast.walk(v)]
+        if isinstance(t, ast.Name):
+            clash = any(isinstance(n, ast.Name) and n.id == t.id for n in later)
+        elif isinstance(t, ast.Subscript):
+            clash = any(isinstance(n, (ast.Subscript, ast.Call)) for n in later)
+        else:  # starred or nested targets
+            clash = True
+        if clash or isinstance(values[i], ast.Starred):
+            return [s]
+    return [ast.Assign([t], v) for t, v in zip(targets, values)]
+
+
 def _renamed(node, names):
     """A copy of node (a tree, or a list of them) with every Name in names replaced by a
     copy of its replacement: a name (keeping the context) or an expression."""
@@ -219,10 +242,10 @@ class _Flattener:
             elif isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr)):
                 if value is not None:
                     s.value = self.hoist(value, pre)
-            if isinstance(s, ast.Assign) and isinstance(s.value, ast.Name) and all(
-                    isinstance(t, ast.Name) and t.id == s.value.id for t in s.targets):
-                s = None  # x = x, where a rule returns its argument as it is
-            out += pre + ([s] if s is not None else [])
+            if isinstance(s, ast.Assign) and not _calls(s.value) and all(
+                    ast.unparse(t) == ast.unparse(s.value) for t in s.targets):
+                s = None  # x = x or S[r, l] = S[r, l], where a formula keeps a value as it is
+            out += pre + (_unpacked(s) if s is not None else [])
         return out
 
     def function(self, qualname):

@@ -71,6 +71,26 @@ def test_flat_function_equals_numbas_inlining():
     assert isinstance(chain.comparators[-1], ast.Call)  # still evaluated only if 0 < A[0]
 
 
+def _tuples(A, x, y):
+    x, y = y, x  # a swap
+    A[0], A[1] = x, A[0]  # the second value reads the array the first is stored into
+    p, q = x + 1.0, y * 2.0
+    A[2], r = p, q
+    A[3] = A[3]
+    return x, y, p, q, r, A[0], A[1], A[2]
+
+
+def test_tuple_assignments_split_only_where_that_is_the_same():
+    f = flat.flatten(_tuples)
+    A = np.arange(4.0)
+    assert f(A.copy(), 1.0, 2.0) == _tuples(A.copy(), 1.0, 2.0)
+    assert njit(f)(A.copy(), 1.0, 2.0) == _tuples(A.copy(), 1.0, 2.0)
+    kept = [ast.unparse(n) for n in ast.walk(ast.parse(f.__flat_source__))
+            if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Tuple)]
+    assert kept == ["x, y = (y, x)", "A[0], A[1] = (x, A[0])"]
+    assert "A[3] = A[3]" not in f.__flat_source__ and "p = x + 1.0" in f.__flat_source__
+
+
 def test_kernels_are_flat():
     shape = Shape((2, 2, 1))
     for template in (serial._run, cpu._chunk):
