@@ -32,6 +32,18 @@ def test_weight_decay_kernels_identical(optimizer, order):
     assert not np.array_equal(loss[0.0], loss[0.1])  # the decay kernel does decay
 
 
+def test_small_grids_are_shared_out_between_threads():
+    from bpbench.backends import cpu
+    assert cpu.shares(32, 2) == (2, 16)  # a few long runs: both cores, two vectors each
+    assert cpu.shares(3, 2) == (1, 8)
+    assert cpu.shares(100_000, 2) == (2, cpu.LANES)
+    assert cpu.shares(100, 1) == (1, cpu.LANES)
+    # and the tables do not change: 20 configurations on two threads of 16 lanes
+    kw = dict(lr=np.geomspace(1e-2, 50, 20), max_steps=700)
+    pd.testing.assert_frame_equal(bpbench.sweep("adam", backend="serial", **kw),
+                                  bpbench.sweep("adam", backend="cpu", **kw))
+
+
 def test_divergence_is_detected_not_counted():
     # A sigmoid network rarely overflows: gradient descent at lr 1e6 just saturates the units
     # and lands on 0.5. Adam's momentum keeps moving saturated weights, so at lr ~ 1e308 they

@@ -1,7 +1,7 @@
 """All cores: SIMD blocks of configurations in lockstep, refilled as configurations finish.
 
-Each thread runs LANES configurations side by side, one forward pass + update per sweep over
-the lanes: the lane loop is straight-line code over S[row, lane], which LLVM vectorises.
+Each thread runs up to LANES configurations side by side, one forward pass + update per sweep
+over the lanes: the lane loop is straight-line code over S[row, lane], which LLVM vectorises.
 Step counts are heavy-tailed (W1: median ~50, max 5000), so a lane whose configuration
 finishes is refilled at once with the next one, taken from a counter that every thread
 shares (an atomic add): no thread idles while another has work left, where fixed shares of
@@ -51,16 +51,17 @@ def _take(typingctx, counter):
 
 @njit(inline="always")
 def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max_steps,
-           counter, me, passes, status, loss, output, done):
-    """Run the configurations of H that this thread takes from counter to their verdicts,
-    counting them in done[me] as they finish (read by a progress bar while the kernel runs)."""
+           counter, me, width, passes, status, loss, output, done):
+    """Run the configurations of H that this thread takes from counter to their verdicts, at
+    most width (<= LANES) at a time, counting them in done[me] as they finish (read by a
+    progress bar while the kernel runs)."""
     S = np.zeros((rows(W0.shape[0]), LANES), dtype=H.dtype)  # not garbage: denormals are slow
     cfg = np.empty(LANES, np.int64)  # configuration in each lane
     verdicts = np.empty(LANES, np.int64)  # each lane's after this sweep
     hi = H.shape[1]
     nl = 0  # active lanes are 0..nl-1
     pending = _take(counter)
-    while nl < LANES and pending < hi:
+    while nl < width and pending < hi:
         start(S, nl, W0, H, pending)
         cfg[nl] = pending
         nl += 1
@@ -92,9 +93,10 @@ def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max
                 cfg[l] = cfg[nl]
 
 
-def _chunk(H, W0, K, threshold, max_steps, counter, me, passes, status, loss, output, done):
+def _chunk(H, W0, K, threshold, max_steps, counter, me, width, passes, status, loss, output,
+           done):
     _block(update, advance, forward, backprop, verdict, pack(K), H, W0, threshold, max_steps,
-           counter, me, passes, status, loss, output, done)
+           counter, me, width, passes, status, loss, output, done)
 
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False,
@@ -104,8 +106,7 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
-    # set_num_threads (the dask backend's 1) is respected; a thread per block of lanes at most
-    threads = max(1, min(numba.get_num_threads(), -(-n // LANES)))
+    threads, width = shares(n, numba.get_num_threads())
     kernel = specialise(_chunk, shape, optimizer, order, fast, margin > 0,
                         decay=decays(optimizer, H))
     args = (H, W0, K, H.dtype.type(margin if margin > 0 else tol), max_steps,
@@ -114,12 +115,20 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     outs = (passes, status, loss, output, done)
     with _reporting(done, progress):
         if threads == 1:
-            kernel(*args, 0, *outs)
+            kernel(*args, 0, width, *outs)
         else:
             pool = _pool(threads)
-            for f in [pool.submit(kernel, *args, me, *outs) for me in range(threads)]:
+            for f in [pool.submit(kernel, *args, me, width, *outs) for me in range(threads)]:
                 f.result()
     return passes, status, loss, output
+
+
+def shares(n, cores):
+    """(threads, lanes per thread) for n configurations on cores threads (set_num_threads: the
+    dask backend's 1 is respected). A grid smaller than a block per thread is shared out in
+    whole vectors, so that a few long runs use every core too."""
+    threads = max(1, min(cores, -(-n // VECTOR)))
+    return threads, min(LANES, -(-n // (threads * VECTOR)) * VECTOR)
 
 
 @contextlib.contextmanager
