@@ -242,8 +242,9 @@ class _Flattener:
             elif isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr)):
                 if value is not None:
                     s.value = self.hoist(value, pre)
-            if isinstance(s, ast.Assign) and not _calls(s.value) and all(
-                    ast.unparse(t) == ast.unparse(s.value) for t in s.targets):
+            if (isinstance(s, ast.Assign) and isinstance(s.value, (ast.Name, ast.Subscript))
+                    and not _calls(s.value)
+                    and all(ast.unparse(t) == ast.unparse(s.value) for t in s.targets)):
                 s = None  # x = x or S[r, l] = S[r, l], where a formula keeps a value as it is
             out += pre + (_unpacked(s) if s is not None else [])
         return out
