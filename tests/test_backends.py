@@ -44,6 +44,46 @@ def test_small_grids_are_shared_out_between_threads():
                                   bpbench.sweep("adam", backend="cpu", **kw))
 
 
+def test_simd_loop_width_is_set_for_the_kernel_alone():
+    from numba import njit
+    from bpbench.backends import cpu
+    from bpbench.kernels import dispatcher
+    from bpbench.problems import POST
+
+    def divide(a, b, out):
+        for i in range(out.shape[0]):
+            out[i] = a[i] / b[i]
+    args = (np.ones(64), np.ones(64), np.empty(64))
+    forced, plain = (njit(error_model="numpy")(divide) for _ in range(2))
+    cpu._compile(forced, args, 16)  # wider than LLVM would choose on any x86 ISA
+    plain(*args)  # compiled after: LLVM's own choice again
+    assert "<16 x double>" in forced.inspect_llvm(forced.signatures[0])
+    assert "<16 x double>" not in plain.inspect_llvm(plain.signatures[0])
+    # the kernel cpu.run calls is the one it compiled, not a second one typed differently
+    bpbench.sweep("adam", lr=[0.1, 1.0], backend="cpu", max_steps=50)
+    kernel = dispatcher(cpu._chunk, POST.shape, "adam", "simultaneous")
+    assert [str(s[0].dtype) for s in kernel.signatures].count("float64") == 1
+
+
+def test_kernel_compiles_without_llvm_remarks(capfd):
+    # LLVM prints "remark: loop not vectorized" for any loop of a function compiled with a
+    # forced width that it cannot vectorise: the kernel has no such loop.
+    from numba import njit
+    from bpbench import flat, kernels
+    from bpbench.backends import cpu
+    from bpbench.grid import block
+    from bpbench.problems import POST
+    shape, optimizer, order, H, W0, K = block("sgd", lr=[1.0]).args()
+    kernel = njit(error_model="numpy")(flat.flatten(kernels.bind(cpu._chunk, POST.shape,
+                                                                  "sgd", "simultaneous")))
+    args = (H, W0, K, 1e-7, 10, np.zeros(1, np.int64), 0, 8, np.empty(1, np.int64),
+            np.empty(1, np.int8), np.empty(1), np.empty(1), np.zeros(1, np.int64))
+    cpu._compile(kernel, args, 8)  # not cached: compiled here
+    assert "remark" not in capfd.readouterr().err
+    kernel(*args)
+    assert args[8][0] == 10
+
+
 def test_divergence_is_detected_not_counted():
     # A sigmoid network rarely overflows: gradient descent at lr 1e6 just saturates the units
     # and lands on 0.5. Adam's momentum keeps moving saturated weights, so at lr ~ 1e308 they

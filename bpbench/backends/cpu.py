@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-from llvmlite import ir
+from llvmlite import binding as llvm, ir
 from numba import njit, types
+from numba.core.compiler_lock import global_compiler_lock
 from numba.extending import intrinsic
 
 from ..kernels import specialise
@@ -33,11 +34,19 @@ from ..training import RUNNING, start, step
 update = advance = forward = backprop = pack = verdict = None
 
 LANES = 64
-# The SIMD loop runs over whole vectors of VECTOR lanes (8: AVX-512 doubles, AVX2 floats), the
-# last one topped up with finished lanes, whose results nobody reads: LLVM runs a remainder of
-# lanes one at a time, and as a block empties that scalar remainder, with its division and
-# square root per weight, took longer than a whole vector.
-VECTOR = 8
+# The SIMD loop is vectorised VECTOR_BYTES wide: 8 doubles or 16 floats per iteration, two AVX2
+# registers (one AVX-512). LLVM's own choice, one AVX2 register, leaves the core waiting on
+# each lane's chain of divisions and square roots; two independent chains per iteration, as
+# gcc's loop has, ran the post's workloads 1.1x-1.5x faster (benchmarks/RESULTS.md). The loop
+# runs over whole vectors, the last one topped up with finished lanes, whose results nobody
+# reads: LLVM runs a remainder one lane at a time, which as a block emptied took longer, with
+# its scalar division and square root per weight, than a whole vector.
+VECTOR_BYTES = 64
+
+
+def vector(dtype):
+    """Lanes per iteration of the SIMD loop."""
+    return VECTOR_BYTES // np.dtype(dtype).itemsize
 
 
 @intrinsic
@@ -56,41 +65,40 @@ def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max
     most width (<= LANES) at a time, counting them in done[me] as they finish (read by a
     progress bar while the kernel runs)."""
     S = np.zeros((rows(W0.shape[0]), LANES), dtype=H.dtype)  # not garbage: denormals are slow
-    cfg = np.empty(LANES, np.int64)  # configuration in each lane
-    verdicts = np.empty(LANES, np.int64)  # each lane's after this sweep
+    # Lanes start empty (cfg -1, verdict not RUNNING), and the refill loop fills them: a loop
+    # of its own, which LLVM cannot vectorise, made it print a remark at the forced width.
+    cfg = np.full(LANES, -1, np.int64)  # configuration in each lane
+    verdicts = np.zeros(LANES, np.int64)  # each lane's after its last sweep
     hi = H.shape[1]
-    nl = 0  # active lanes are 0..nl-1
+    lanes = VECTOR_BYTES // H.itemsize  # vector(H.dtype)
+    nl = width  # active lanes are 0..nl-1
     pending = _take(counter)
-    while nl < width and pending < hi:
-        start(S, nl, W0, H, pending)
-        cfg[nl] = pending
-        nl += 1
-        pending = _take(counter)
+    finished = nl
     while nl > 0:
+        if finished:
+            for l in range(nl - 1, -1, -1):  # descending: a lane moved into l is still running
+                v = verdicts[l]
+                if v == RUNNING:
+                    continue
+                i = cfg[l]
+                if i >= 0:
+                    passes[i], status[i], loss[i], output[i] = S[N_, l], v, S[LOSS, l], S[OUT, l]
+                    done[me] += 1
+                if pending < hi:
+                    start(S, l, W0, H, pending)
+                    cfg[l] = pending
+                    pending = _take(counter)
+                else:
+                    nl -= 1
+                    for r in range(S.shape[0]):  # not S[:, l] = S[:, nl]: its shape check
+                        S[r, l] = S[r, nl]           # compiles an error message, 2 s cold
+                    cfg[l] = cfg[nl]
         finished = 0
-        for l in range(-(-nl // VECTOR) * VECTOR):  # the SIMD loop
+        for l in range(-(-nl // lanes) * lanes):  # the SIMD loop
             step(update, advance, forward, backprop, S, l, D)
             v = verdict(S, l, threshold, max_steps)
-            verdicts[l] = v  # kept for the loop below, which judged every lane again
+            verdicts[l] = v  # kept for the loop above, which judged every lane again
             finished += (v != RUNNING) & (l < nl)
-        if finished == 0:
-            continue
-        for l in range(nl - 1, -1, -1):  # descending: a lane moved into l is still running
-            v = verdicts[l]
-            if v == RUNNING:
-                continue
-            i = cfg[l]
-            passes[i], status[i], loss[i], output[i] = S[N_, l], v, S[LOSS, l], S[OUT, l]
-            done[me] += 1
-            if pending < hi:
-                start(S, l, W0, H, pending)
-                cfg[l] = pending
-                pending = _take(counter)
-            else:
-                nl -= 1
-                for r in range(S.shape[0]):  # not S[:, l] = S[:, nl]: its shape check
-                    S[r, l] = S[r, nl]           # compiles an error message, 2 s cold
-                cfg[l] = cfg[nl]
 
 
 def _chunk(H, W0, K, threshold, max_steps, counter, me, width, passes, status, loss, output,
@@ -106,13 +114,14 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
-    threads, width = shares(n, numba.get_num_threads())
+    threads, width = shares(n, numba.get_num_threads(), vector(H.dtype))
     kernel = specialise(_chunk, shape, optimizer, order, fast, margin > 0,
                         decay=decays(optimizer, H))
     args = (H, W0, K, H.dtype.type(margin if margin > 0 else tol), max_steps,
             np.zeros(1, np.int64))
     done = np.zeros(threads, np.int64)
     outs = (passes, status, loss, output, done)
+    _compile(kernel, (*args, 0, width, *outs), vector(H.dtype))
     with _reporting(done, progress):
         if threads == 1:
             kernel(*args, 0, width, *outs)
@@ -123,12 +132,27 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     return passes, status, loss, output
 
 
-def shares(n, cores):
+def shares(n, cores, vector=8):
     """(threads, lanes per thread) for n configurations on cores threads (set_num_threads: the
     dask backend's 1 is respected). A grid smaller than a block per thread is shared out in
-    whole vectors, so that a few long runs use every core too."""
-    threads = max(1, min(cores, -(-n // VECTOR)))
-    return threads, min(LANES, -(-n // (threads * VECTOR)) * VECTOR)
+    whole vectors of `vector` lanes, so that a few long runs use every core too."""
+    threads = max(1, min(cores, -(-n // vector)))
+    return threads, min(LANES, -(-n // (threads * vector)) * vector)
+
+
+def _compile(kernel, args, width):
+    """Compile kernel for args (or load it from the cache) with the SIMD loop `width` lanes
+    wide. LLVM takes the width from a process-wide option, read as it optimises: set only
+    while Numba's compiler lock is held, so that no other function compiles with it."""
+    signature = tuple(kernel.typeof_pyval(a) for a in args)
+    if signature in kernel.overloads:
+        return
+    with global_compiler_lock:
+        llvm.set_option("", f"-force-vector-width={width}")
+        try:
+            kernel.compile(signature)
+        finally:
+            llvm.set_option("", "-force-vector-width=0")  # LLVM's default: its own choice
 
 
 @contextlib.contextmanager
