@@ -34,13 +34,15 @@ from ..training import RUNNING, start, step
 update = advance = forward = backprop = pack = verdict = None
 
 LANES = 64
-# The SIMD loop is vectorised VECTOR_BYTES wide: 8 doubles or 16 floats per iteration, two AVX2
-# registers (one AVX-512). LLVM's own choice, one AVX2 register, leaves the core waiting on
-# each lane's chain of divisions and square roots; two independent chains per iteration, as
-# gcc's loop has, ran the post's workloads 1.1x-1.5x faster (benchmarks/RESULTS.md). The loop
-# runs over whole vectors, the last one topped up with finished lanes, whose results nobody
-# reads: LLVM runs a remainder one lane at a time, which as a block emptied took longer, with
-# its scalar division and square root per weight, than a whole vector.
+# In fast mode the SIMD loop is vectorised VECTOR_BYTES wide: 8 doubles or 16 floats per
+# iteration, two AVX2 registers (one AVX-512). LLVM's own choice, one AVX2 register, leaves the
+# core waiting on each lane's chain of divisions and square roots; two independent chains per
+# iteration, as gcc's loop has, ran the post's workloads up to 1.5x faster
+# (benchmarks/RESULTS.md). Exact mode, whose time goes to libm's scalar exp, gained nothing and
+# compiled 0.5 s slower, so LLVM chooses there. Either way the loop runs over whole vectors,
+# the last one topped up with finished lanes, whose results nobody reads: LLVM runs a
+# remainder one lane at a time, which as a block emptied took longer, with its scalar division
+# and square root per weight, than a whole vector.
 VECTOR_BYTES = 64
 
 
@@ -121,7 +123,7 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
             np.zeros(1, np.int64))
     done = np.zeros(threads, np.int64)
     outs = (passes, status, loss, output, done)
-    _compile(kernel, (*args, 0, width, *outs), vector(H.dtype))
+    _compile(kernel, (*args, 0, width, *outs), vector(H.dtype) if fast else 0)
     with _reporting(done, progress):
         if threads == 1:
             kernel(*args, 0, width, *outs)
@@ -142,8 +144,9 @@ def shares(n, cores, vector=8):
 
 def _compile(kernel, args, width):
     """Compile kernel for args (or load it from the cache) with the SIMD loop `width` lanes
-    wide. LLVM takes the width from a process-wide option, read as it optimises: set only
-    while Numba's compiler lock is held, so that no other function compiles with it."""
+    wide (0: LLVM's choice). LLVM takes the width from a process-wide option, read as it
+    optimises: set only while Numba's compiler lock is held, so that no other function
+    compiles with it."""
     signature = tuple(kernel.typeof_pyval(a) for a in args)
     if signature in kernel.overloads:
         return
