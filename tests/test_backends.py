@@ -6,9 +6,11 @@ import pytest
 import bpbench
 from bpbench.optimizers import OPTIMIZERS
 
+from orders import cpu_orders
 
-@pytest.mark.parametrize("order", ["inplace", "simultaneous"])
-@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+
+@pytest.mark.parametrize("optimizer, order", [(o, order) for o in OPTIMIZERS
+                                              for order in cpu_orders(o)])
 def test_serial_and_cpu_tables_identical(optimizer, order):
     # More configurations than one SIMD block, so lanes are refilled and the block shrinks.
     hyper = {"lr": np.geomspace(1e-2, 50, 300)}

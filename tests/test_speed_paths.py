@@ -82,7 +82,8 @@ def test_numpy_backend_agrees_with_exact(optimizer):
     if "beta" in OPTIMIZERS[optimizer].hyper:
         hyper["beta"] = [0.5, 0.9]
     for order in ("inplace", "simultaneous"):
-        a = bpbench.sweep(optimizer, order=order, max_steps=1000, **hyper)
+        # serial: test_oracle compiles its kernels in both orders, the cpu's only for some
+        a = bpbench.sweep(optimizer, order=order, max_steps=1000, backend="serial", **hyper)
         b = bpbench.sweep(optimizer, order=order, max_steps=1000, backend="numpy", **hyper)
         # NumPy's own SIMD exp may round differently from libm's: allow a rare flip.
         assert mismatches(a, b) <= 1
