@@ -6,12 +6,14 @@ kernel compiled from older formulas in another module. So the cache goes to a fo
 a hash of bpbench's own sources: under $NUMBA_CACHE_DIR when that is set, else under the user
 cache folder. Folders of other sources unused for 30 days are removed.
 """
+import contextlib
 import hashlib
 import os
 import shutil
 import time
 from pathlib import Path
 
+import filelock
 import numba
 
 
@@ -38,10 +40,36 @@ def prune(folder, days=STALE_DAYS):
             shutil.rmtree(old, ignore_errors=True)
 
 
+_locks = {}  # name -> FileLock: one per kernel, so that a thread can take it twice
+
+
+@contextlib.contextmanager
+def compiling(name, wait=600.0):
+    """Held while the kernel called name compiles: another process on this machine that needs
+    it at the same time (a dask or test worker, a second sweep) waits, then loads it from the
+    cache, instead of compiling it beside it on the same cores. The system releases the lock
+    of a process that dies; a waiter that has waited `wait` seconds compiles anyway."""
+    if lock_folder is None:
+        yield
+        return
+    lock = _locks.setdefault(name, filelock.FileLock(lock_folder / f"{name}.lock"))
+    try:
+        lock.acquire(timeout=wait)
+    except (filelock.Timeout, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+lock_folder = None
 try:
     folder = _folder()
     folder.mkdir(parents=True, exist_ok=True)
     numba.config.CACHE_DIR = str(folder)
     prune(folder)
+    lock_folder = folder
 except OSError:
-    pass  # no writable folder: Numba's own fallbacks apply
+    pass  # no writable folder: Numba's own fallbacks apply, and no locks

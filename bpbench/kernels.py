@@ -19,7 +19,7 @@ import types
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
-from . import _typing_memo
+from . import _cache, _typing_memo
 from .flat import flatten
 from .network import fast_exp, net
 from .optimizers import OPTIMIZERS, no_decay
@@ -87,8 +87,16 @@ def _dispatcher(template, shape, optimizer, order, fast, margin, record, decay):
         f.__qualname__ += "_fast"
     # error_model="numpy": division by zero gives inf/NaN like IEEE instead of a zero check on
     # every division, which would block SIMD. nogil: the cpu backend calls it from threads.
-    return njit(cache=True, error_model="numpy", nogil=True,
-                fastmath=FAST_FLAGS if fast else False)(flatten(f))
+    kernel = njit(cache=True, error_model="numpy", nogil=True,
+                  fastmath=FAST_FLAGS if fast else False)(flatten(f))
+    # Numba's dispatcher calls self.compile for a new signature (or to load it from the cache)
+    kernel.compile = functools.partial(_compile_alone, kernel.compile, kernel.__qualname__)
+    return kernel
+
+
+def _compile_alone(compile, name, signature):
+    with _cache.compiling(name):
+        return compile(signature)
 
 
 @functools.cache

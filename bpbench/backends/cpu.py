@@ -25,6 +25,7 @@ from numba import njit, types
 from numba.core.compiler_lock import global_compiler_lock
 from numba.extending import intrinsic
 
+from .._cache import compiling
 from ..kernels import specialise
 from ..optimizers import decays
 from ..network import LOSS, N as N_, OUT, rows
@@ -150,7 +151,7 @@ def _compile(kernel, args, width):
     signature = tuple(kernel.typeof_pyval(a) for a in args)
     if signature in kernel.overloads:
         return
-    with global_compiler_lock:
+    with compiling(kernel.__qualname__), global_compiler_lock:  # in kernel.compile's order
         llvm.set_option("", f"-force-vector-width={width}")
         try:
             kernel.compile(signature)
