@@ -67,25 +67,6 @@ def test_simd_loop_width_is_set_for_the_kernel_alone():
     assert [str(s[0].dtype) for s in kernel.signatures].count("float64") == 1
 
 
-def test_kernel_compiles_without_llvm_remarks(capfd):
-    # LLVM prints "remark: loop not vectorized" for any loop of a function compiled with a
-    # forced width that it cannot vectorise: the kernel has no such loop.
-    from numba import njit
-    from bpbench import flat, kernels
-    from bpbench.backends import cpu
-    from bpbench.grid import block
-    from bpbench.problems import POST
-    shape, optimizer, order, H, W0, K = block("sgd", lr=[1.0]).args()
-    kernel = njit(error_model="numpy")(flat.flatten(kernels.bind(cpu._chunk, POST.shape,
-                                                                  "sgd", "simultaneous")))
-    args = (H, W0, K, 1e-7, 10, np.zeros(1, np.int64), 0, 8, np.empty(1, np.int64),
-            np.empty(1, np.int8), np.empty(1), np.empty(1), np.zeros(1, np.int64))
-    cpu._compile(kernel, args, 8)  # not cached: compiled here
-    assert "remark" not in capfd.readouterr().err
-    kernel(*args)
-    assert args[8][0] == 10
-
-
 def test_divergence_is_detected_not_counted():
     # A sigmoid network rarely overflows: gradient descent at lr 1e6 just saturates the units
     # and lands on 0.5. Adam's momentum keeps moving saturated weights, so at lr ~ 1e308 they
