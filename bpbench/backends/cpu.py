@@ -36,7 +36,8 @@ update = advance = forward = backprop = pack = verdict = None
 
 LANES = 64
 # In fast mode the SIMD loop is vectorised VECTOR_BYTES wide: 8 doubles or 16 floats per
-# iteration, two AVX2 registers (one AVX-512). LLVM's own choice, one AVX2 register, leaves the
+# iteration, two AVX2 registers (one or two on AVX-512, whichever width LLVM prefers for the
+# CPU; not measured there). LLVM's own choice on AVX2, one register, leaves the
 # core waiting on each lane's chain of divisions and square roots; two independent chains per
 # iteration, as gcc's loop has, ran the post's workloads up to 1.5x faster
 # (benchmarks/RESULTS.md). Exact mode, whose time goes to libm's scalar exp, gained nothing and
@@ -151,7 +152,8 @@ def _compile(kernel, args, width):
     signature = tuple(kernel.typeof_pyval(a) for a in args)
     if signature in kernel.overloads:
         return
-    with compiling(kernel.__qualname__), global_compiler_lock:  # in kernel.compile's order
+    # the file lock before Numba's, as kernel.compile takes them: one order, no deadlock
+    with compiling(kernel.__qualname__), global_compiler_lock:
         llvm.set_option("", f"-force-vector-width={width}")
         try:
             kernel.compile(signature)
