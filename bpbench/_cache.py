@@ -4,7 +4,8 @@ Numba's default is a __pycache__ beside the source, which fails on a read-only i
 because Numba only checks the timestamp of the file that holds the jitted function, can serve a
 kernel compiled from older formulas in another module. So the cache goes to a folder named by
 a hash of bpbench's own sources: under $NUMBA_CACHE_DIR when that is set, else under the user
-cache folder. Folders of other sources unused for 30 days are removed.
+cache folder. Folders of other sources unused for 30 days are removed. A lock file per kernel
+in the folder lets one process compile a kernel while others that need it wait to load it.
 """
 import contextlib
 import hashlib
@@ -52,7 +53,9 @@ def compiling(name, wait=600.0):
     if lock_folder is None:
         yield
         return
-    lock = _locks.setdefault(name, filelock.FileLock(lock_folder / f"{name}.lock"))
+    if name not in _locks:
+        _locks[name] = filelock.FileLock(lock_folder / f"{name}.lock")
+    lock = _locks[name]
     try:
         lock.acquire(timeout=wait)
     except (filelock.Timeout, OSError):
