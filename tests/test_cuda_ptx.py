@@ -47,7 +47,10 @@ def test_kernel_compiles_to_ptx(no_gpu_compile, problem, optimizer, order, dtype
         if "NVVM" in str(e) or "nvrtc" in str(e) or "libnvvm" in str(e):
             pytest.skip(f"CUDA compiler libraries missing: {str(e).splitlines()[0]}")
         raise
-    assert ".entry" in ptx and "atom.global.add" in ptx
+    # the persistent kernel pulls configurations from an atomic counter; NAdam's runs one per
+    # thread (bpbench/backends/cuda.py says why)
+    assert ".entry" in ptx
+    assert ("atom.global.add" in ptx) is no_gpu_compile.persistent(optimizer)
     # float32 kernels do float32 arithmetic (only the step-count comparison with the integer
     # max_steps is widened, which is exact).
     f64_math = re.findall(r"\b(?:add|sub|mul|div|fma|sqrt|rcp|ex2)\.[a-z.]*f64", ptx)

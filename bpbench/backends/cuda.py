@@ -1,7 +1,11 @@
 """NVIDIA GPUs (numba.cuda): one persistent GPU thread per lane.
 
 Each thread pulls the next pending configuration from an atomic counter as soon as its
-current one finishes, so heavy-tailed step counts leave no thread idle. The formulas are the
+current one finishes, so heavy-tailed step counts leave no thread idle. Rules with a
+per-configuration state c (NAdam) run one configuration per thread instead: on an H200
+(CUDA 13, driver 580.159.04) ptxas compiled their persistent loop to read and write c at
+another parameter's row, so NAdam's step counts were wrong; the one-per-thread kernel was
+right (benchmarks/gpu_check.sh runs tests/test_cuda.py on a GPU). The formulas are the
 CPU kernels' own (targets.retarget compiles them as device functions); only the primitives
 differ (CUDA's exp and sqrt). Chunks of a sweep are joined into device-sized launches
 (run_many), and very large grids go through the device in batches.
@@ -11,12 +15,13 @@ right at the tol boundary can get a different step count than the exact CPU back
 """
 import functools
 import math
+import warnings
 
 import numpy as np
 
 from ..grid import GridError
 from ..network import LOSS, N, OUT, net
-from ..optimizers import OPTIMIZERS, decays, no_decay
+from ..optimizers import OPTIMIZERS, decays, keep, no_decay
 from ..targets import retarget
 from ..training import RUNNING, criterion, start, step
 
@@ -24,6 +29,10 @@ try:  # a module global, so the CUDA simulator can swap in its own cuda.grid
     from numba import cuda
 except Exception:  # numba-cuda missing or broken
     cuda = None
+# numba-cuda 0.30.4 registers an overload of np.row_stack, which NumPy 2.5 removed: without
+# the alias every kernel compile fails (seen with NumPy 2.5.2).
+if not hasattr(np, "row_stack"):
+    np.row_stack = np.vstack
 
 THREADS_PER_BLOCK = 128
 BATCH = 1 << 22  # configurations per trip to the device
@@ -80,6 +89,22 @@ def kernel(shape, optimizer, order, margin=False, decay=True):
     forward_d, backprop_d, pack_d = (retarget(f, dev, prims, memo) for f in (
         forward, formulas.backprop[order], formulas.pack))
 
+    if not persistent(optimizer):
+        @cuda.jit
+        def train_each(H, W0, K, threshold, max_steps, counter, S, passes, status, loss, output):
+            i = cuda.grid(1)  # configuration i in lane i
+            if i >= H.shape[1]:
+                return
+            D = pack_d(K)
+            start_d(S, i, W0, H, i)
+            v = RUNNING
+            while v == RUNNING:
+                step_d(update_d, advance_d, forward_d, backprop_d, S, i, D)
+                v = verdict_d(S, i, threshold, max_steps)
+            passes[i], status[i], loss[i], output[i] = S[N, i], v, S[LOSS, i], S[OUT, i]
+
+        return train_each
+
     @cuda.jit
     def train(H, W0, K, threshold, max_steps, counter, S, passes, status, loss, output):
         t = cuda.grid(1)
@@ -98,6 +123,11 @@ def kernel(shape, optimizer, order, margin=False, decay=True):
 
     return train
 
+
+def persistent(optimizer):
+    """Whether the optimizer's kernel is the persistent one (see the module's doc): rules
+    without per-configuration state."""
+    return OPTIMIZERS[optimizer].advance is keep
 
 def _lanes():
     """(threads per block, resident threads): enough to fill every multiprocessor. The
@@ -161,10 +191,15 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     per_block, max_lanes = _lanes()
+    # one configuration per thread: a launch per max_lanes of them, so S stays that size
+    batch = BATCH if persistent(optimizer) else max_lanes
     K_d = cuda.to_device(K)
-    with np.errstate(all="ignore"):  # the simulator computes in NumPy; overflow is divergence
-        for lo in range(0, n, BATCH):
-            hi = min(n, lo + BATCH)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # the simulator computes in NumPy (overflow is divergence); a sweep smaller than the
+        # GPU launches few blocks, which numba-cuda would warn about at every launch
+        warnings.filterwarnings("ignore", message=r".*Grid size \d+ will likely result in GPU")
+        for lo in range(0, n, batch):
+            hi = min(n, lo + batch)
             blocks = math.ceil(min(hi - lo, max_lanes) / per_block)
             S = cuda.device_array((net(shape).nrows, blocks * per_block), H.dtype)
             out = [cuda.device_array(hi - lo, a.dtype) for a in (passes, status, loss, output)]

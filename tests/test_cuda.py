@@ -1,7 +1,8 @@
-"""The CUDA kernels on Numba's CUDA simulator, compared with the exact CPU backends.
+"""The CUDA kernels compared with the exact CPU backends, on a real GPU or on Numba's simulator.
 
-Run as its own pytest invocation: NUMBA_ENABLE_CUDASIM=1 must be set before numba is imported
-(.ci/run does this). The simulator runs every GPU thread as a Python thread, so grids are small.
+Without a GPU, run as its own pytest invocation: NUMBA_ENABLE_CUDASIM=1 must be set before numba
+is imported (.ci/run does this). The simulator runs every GPU thread as a Python thread, so the
+grids are small; benchmarks/gpu.py compares millions of configurations on a real GPU.
 """
 import os
 
@@ -9,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
-    pytest.skip("needs NUMBA_ENABLE_CUDASIM=1 set before numba is imported",
+numba_cuda = pytest.importorskip("numba.cuda")
+SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+if not (SIMULATOR or numba_cuda.is_available()):
+    pytest.skip("needs an NVIDIA GPU, or NUMBA_ENABLE_CUDASIM=1 set before numba is imported",
                 allow_module_level=True)
-pytest.importorskip("numba.cuda")
 
 import bpbench  # noqa: E402
 from bpbench.optimizers import OPTIMIZERS  # noqa: E402
@@ -30,7 +32,7 @@ def same_table(optimizer, order, dtype="float64", against="serial", **hyper):
     pd.testing.assert_frame_equal(gpu.drop(columns=["final_loss", "final_output"]),
                                   cpu.drop(columns=["final_loss", "final_output"]),
                                   check_like=True)
-    # The simulator computes with NumPy's exp, the CPU kernels with libm's.
+    # The simulator computes with NumPy's exp, a GPU with CUDA's, the CPU kernels with libm's.
     np.testing.assert_allclose(gpu.final_output, cpu.final_output, rtol=1e-6)
     assert gpu.attrs["backend"] == "cuda"
     return gpu
@@ -58,9 +60,43 @@ def test_cuda_float32_and_divergence():
     assert list(df.status) == ["converged", "diverged"]
 
 
-def test_more_configurations_than_threads_are_all_run():
-    # 40 configurations over 4 simulated threads: each thread pulls several in turn.
-    same_table("sgd", "inplace", lr=np.geomspace(0.5, 20, 40))
+@pytest.mark.parametrize("optimizer", ["sgd", "nadam"])
+def test_more_configurations_than_threads_are_all_run(monkeypatch, optimizer):
+    # 40 configurations over 4 threads (2 blocks of 2, as the simulator runs by default, also
+    # on a GPU): each persistent thread pulls several in turn; NAdam's kernel (one
+    # configuration per thread) runs 10 launches of 4.
+    from bpbench.backends import cuda
+    monkeypatch.setattr(cuda, "_lanes", lambda: (2, 4))
+    before = cuda.launches
+    same_table(optimizer, "inplace", lr=np.geomspace(0.5, 20, 40) / (10 if optimizer == "nadam"
+                                                                   else 1))
+    assert cuda.launches - before == (1 if cuda.persistent(optimizer) else 10)
+
+
+def test_a_small_sweep_launches_without_warnings(monkeypatch):
+    # numba-cuda warns at every launch of under 128 blocks (on a GPU; its message wrapped in
+    # terminal colour codes, as below): a sweep smaller than the GPU is no mistake of the user's.
+    import warnings
+
+    from bpbench.backends import cuda
+    real = cuda.kernel
+
+    class Warns:  # the simulator's kernels do not warn: these do, as a GPU's would
+        def __init__(self, kernel):
+            self.kernel = kernel
+
+        def __getitem__(self, config):
+            def launch(*args):
+                warnings.warn("\x1b[1mGrid size 1 will likely result in GPU under-utilization "
+                              "due to low occupancy.\x1b[0m", RuntimeWarning)
+                return self.kernel[config](*args)
+            return launch
+
+    monkeypatch.setattr(cuda, "kernel", lambda *a: Warns(real(*a)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bpbench.sweep("sgd", backend="cuda", lr=[0.5, 5.0], max_steps=50)
+    assert not [w for w in caught if "under-utilization" in str(w.message)]
 
 
 def test_cuda_restarts_and_margin_match_cpu():
@@ -70,8 +106,8 @@ def test_cuda_restarts_and_margin_match_cpu():
 
 
 def test_chunks_are_joined_into_device_sized_launches(tmp_path):
-    # 12 configurations in chunks of 4: one launch (the simulator's device batch is 16),
-    # and the same table as the cpu backend, chunk by chunk.
+    # 12 configurations in chunks of 4: one launch (the device batch is 16 configurations on
+    # the simulator, about a million on a GPU), and the cpu backend's table, chunk by chunk.
     from click.testing import CliRunner
 
     from bpbench.backends import cuda
