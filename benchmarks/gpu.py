@@ -10,7 +10,8 @@ configurations differ from cpu exact float64 (step count or status). Then, for L
 - the kernel's registers and local memory per thread, and the blocks the driver keeps
   resident per multiprocessor (occupancy) against the lanes the backend launches;
 - device-sized batching, side by side: 16 chunks of 65,536 configurations launched one by one
-  (as `run` did before it joined chunks) against run_many's joined launch, alternating.
+  (as `run` did before it joined chunks) against run_many's joined launch, alternating;
+- W1 and LARGE on the persistent kernel against one configuration per thread (NAdam's).
 """
 import argparse
 import platform
@@ -129,6 +130,37 @@ def batching(block, max_steps, dtype, repeat):
           f"same step counts and status: {same}")
 
 
+def persistence(name, dtype, repeat):
+    """The persistent kernel against one configuration per thread (the kernel NAdam runs),
+    on the same rule and grid, alternating."""
+    block, max_steps = WORKLOADS[name][1]()
+    args = block.args(dtype)
+    real_kernel, real_persistent = gpu.kernel, gpu.persistent
+    kernels = {}
+    for label, flag in (("persistent", True), ("one per thread", False)):
+        gpu.persistent = lambda optimizer, flag=flag: flag
+        kernels[label] = real_kernel.__wrapped__(*args[:3], bool(block.problem.margin),
+                                                 decays(args[1], args[3]))
+    walls, outs = {label: [] for label in kernels}, {}
+    try:
+        for i in range(repeat + 1):  # the first runs compile
+            for label, flag in (("persistent", True), ("one per thread", False)):
+                gpu.persistent = lambda optimizer, flag=flag: flag
+                gpu.kernel = lambda *a, label=label: kernels[label]
+                t = time.perf_counter()
+                outs[label] = gpu.run(*args, 1e-7, max_steps, block.problem.margin or 0.0)
+                if i:
+                    walls[label].append(time.perf_counter() - t)
+    finally:
+        gpu.kernel, gpu.persistent = real_kernel, real_persistent
+    same = all(np.array_equal(a, b) for a, b in zip(outs["persistent"][:2],
+                                                    outs["one per thread"][:2]))
+    p, o = np.median(walls["persistent"]), np.median(walls["one per thread"])
+    print(f"{name} {dtype}: persistent {', '.join(f'{x:.4f}' for x in walls['persistent'])} s, "
+          f"one per thread {', '.join(f'{x:.4f}' for x in walls['one per thread'])} s; "
+          f"one per thread / persistent (medians) {o / p:.2f}; same steps and status: {same}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workload", default="W1,W3,R1,LARGE,OPT")
@@ -143,6 +175,10 @@ def main():
         occupancy(block, dtype)
     for dtype in ("float64", "float32"):
         batching(block, max_steps, dtype, a.repeat)
+    print()
+    for name in ("W1", "LARGE"):
+        for dtype in ("float64", "float32"):
+            persistence(name, dtype, a.repeat)
 
 
 if __name__ == "__main__":
