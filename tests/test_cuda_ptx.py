@@ -9,7 +9,6 @@ import types as pytypes
 
 import pytest
 
-from bpbench.network import ORDERS
 from bpbench.optimizers import OPTIMIZERS
 from bpbench.problems import POST, resolve
 
@@ -28,9 +27,41 @@ def no_gpu_compile(monkeypatch):
     return backend
 
 
-CASES = [(POST, opt, ORDERS[i % 2], ("float64", "float32")[i // 2 % 2], False)
-         for i, opt in enumerate(OPTIMIZERS)] + [(resolve("xor"), "momentum", "inplace",
-                                                  "float32", True)]
+def ptx_of(py_func, signature, device):
+    try:
+        return cuda.compile_ptx(py_func, signature, device=device, cc=(9, 0))[0]
+    except Exception as e:  # no NVVM / NVRTC on this machine
+        if "NVVM" in str(e) or "nvrtc" in str(e) or "libnvvm" in str(e):
+            pytest.skip(f"CUDA compiler libraries missing: {str(e).splitlines()[0]}")
+        raise
+
+
+def f64_math(ptx):
+    return re.findall(r"\b(?:add|sub|mul|div|fma|sqrt|rcp|ex2)\.[a-z.]*f64", ptx)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_every_rule_lowers_for_the_gpu(no_gpu_compile, optimizer, dtype):
+    # Each rule's update and advance as the device functions the kernels call, in both dtypes
+    # (seconds less than a whole kernel each): a float32 rule does float32 arithmetic.
+    from numba import types
+
+    from bpbench.targets import retarget
+    dt, rule = getattr(types, dtype), OPTIMIZERS[optimizer]
+    dev, prims = cuda.jit(device=True), no_gpu_compile._primitives()
+    ptx = "".join(ptx_of(retarget(f, dev, prims, {}).py_func, (dt,) * n, device=True)
+                  for f, n in ((rule.update, 12), (rule.advance, 8)))
+    assert ".func" in ptx
+    assert bool(f64_math(ptx)) is (dtype == "float64")
+
+
+# The kernels around the rules: persistent (float64 and float32), one configuration per
+# thread (NAdam's), and XOR's biases and margin criterion.
+CASES = [(POST, "sgd", "inplace", "float64", False), (POST, "rmsprop", "simultaneous",
+                                                       "float32", False),
+         (POST, "nadam", "simultaneous", "float64", False),
+         (resolve("xor"), "momentum", "inplace", "float32", True)]
 
 
 @pytest.mark.parametrize("problem, optimizer, order, dtype, margin", CASES)
@@ -41,17 +72,11 @@ def test_kernel_compiles_to_ptx(no_gpu_compile, problem, optimizer, order, dtype
            types.int64[::1], types.int8[::1], dt[::1], dt[::1])
     # uncached: a fresh compile
     kernel = no_gpu_compile.kernel.__wrapped__(problem.shape, optimizer, order, margin)
-    try:
-        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, device=False, cc=(9, 0))
-    except Exception as e:  # no NVVM / NVRTC on this machine
-        if "NVVM" in str(e) or "nvrtc" in str(e) or "libnvvm" in str(e):
-            pytest.skip(f"CUDA compiler libraries missing: {str(e).splitlines()[0]}")
-        raise
+    ptx = ptx_of(kernel.py_func, sig, device=False)
     # the persistent kernel pulls configurations from an atomic counter; NAdam's runs one per
     # thread (bpbench/backends/cuda.py says why)
     assert ".entry" in ptx
     assert ("atom.global.add" in ptx) is no_gpu_compile.persistent(optimizer)
     # float32 kernels do float32 arithmetic (only the step-count comparison with the integer
     # max_steps is widened, which is exact).
-    f64_math = re.findall(r"\b(?:add|sub|mul|div|fma|sqrt|rcp|ex2)\.[a-z.]*f64", ptx)
-    assert bool(f64_math) is (dtype == "float64")
+    assert bool(f64_math(ptx)) is (dtype == "float64")
