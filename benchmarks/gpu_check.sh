@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Every GPU check in one go, for a machine with an NVIDIA GPU and no network (the device
 # machines these sessions are lent): versions, the CUDA tests on the real GPU, the PTX test,
-# benchmarks/gpu.py, and a first `bpbench run` on the cuda backend. Logs go to $OUT.
+# benchmarks/gpu.py, benchmarks/ptxas_nadam.py, and a first `bpbench run` on the cuda backend.
+# Logs go to $OUT.
 #   bash benchmarks/gpu_check.sh
 # Wheels in .whl/ (numba, llvmlite, numba-cuda, as pinned here) stand in if the machine's own
 # numba stack cannot run bpbench.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$(mktemp -d)}
+export TMPD=$(mktemp -d)  # outputs that need not come back
 export PYTHONUNBUFFERED=1
 step() { echo; echo "== $1 ($(date +%T))"; }
 step "machine"
@@ -45,15 +47,18 @@ timeout 240 python3 -m pytest -q -n 8 -p no:cacheprovider tests/test_cuda.py \
 step "benchmarks/gpu.py"
 timeout 300 python3 benchmarks/gpu.py 2>&1 | tee "$OUT/gpu.log"
 
+step "benchmarks/ptxas_nadam.py (is NAdam's persistent kernel still miscompiled?)"
+timeout 120 python3 benchmarks/ptxas_nadam.py "$OUT/sass" 2>&1 | tee "$OUT/ptxas_nadam.log"
+
 step "first bpbench run on the cuda backend (one process: kernels compile), then again"
 for i in 1 2; do
     /usr/bin/time -f "bpbench run --backend cuda: %e s wall" timeout 120 python3 -m bpbench run \
-        sweeps/rmsprop_around_claim.toml --backend cuda -q -o "$OUT/around_$i.parquet" 2>&1
+        sweeps/rmsprop_around_claim.toml --backend cuda -q -o "$TMPD/around_$i.parquet" 2>&1
 done
-python3 - "$OUT" <<'PY'
-import sys, pandas as pd, bpbench
+python3 - <<'PY'
+import os, pandas as pd, bpbench
 keys = ["order", "lr", "beta", "eps"]
-gpu = pd.read_parquet(f"{sys.argv[1]}/around_1.parquet").sort_values(keys, ignore_index=True)
+gpu = pd.read_parquet(os.environ["TMPD"] + "/around_1.parquet").sort_values(keys, ignore_index=True)
 cpu = bpbench.sweep_file("sweeps/rmsprop_around_claim.toml").sort_values(keys, ignore_index=True)
 differ = ((gpu.steps != cpu.steps) | (gpu.status.astype(str) != cpu.status.astype(str))).sum()
 print(f"cuda table: {len(gpu)} rows, backend {gpu.attrs.get('backend')!r}; differ from cpu "
