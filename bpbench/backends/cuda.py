@@ -5,7 +5,7 @@ current one finishes, so heavy-tailed step counts leave no thread idle. Rules wi
 per-configuration state c (NAdam) run one configuration per thread instead: on an H200
 (CUDA 13, driver 580.159.04) ptxas compiled their persistent loop to read and write c at
 another parameter's row, so NAdam's step counts were wrong; the one-per-thread kernel was
-right (benchmarks/gpu_check.sh runs tests/test_cuda.py on a GPU). The formulas are the
+right (benchmarks/ptxas_nadam.py tells whether a driver still does this). The formulas are the
 CPU kernels' own (targets.retarget compiles them as device functions); only the primitives
 differ (CUDA's exp and sqrt). Chunks of a sweep are joined into device-sized launches
 (run_many), and very large grids go through the device in batches.
@@ -128,6 +128,7 @@ def persistent(optimizer):
     """Whether the optimizer's kernel is the persistent one (see the module's doc): rules
     without per-configuration state."""
     return OPTIMIZERS[optimizer].advance is keep
+
 
 def _lanes():
     """(threads per block, resident threads): enough to fill every multiprocessor. The
