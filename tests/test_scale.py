@@ -15,9 +15,10 @@ from click.testing import CliRunner
 import bpbench
 from bpbench.cli import main
 
-# 32 configurations that all run to max_steps: 8 chunks of ~0.2 s each on the serial backend.
+# 32 configurations that all run to max_steps: 8 chunks of ~0.15 s each on the serial backend
+# (a signal sent once two chunks are saved lands mid-sweep however fast the machine).
 SWEEP = """\
-max_steps = 1000000
+max_steps = 250000
 [[run]]
 optimizer = "sgd"
 order = "seed"
@@ -33,9 +34,9 @@ def sweep_file(tmp_path):
     return f
 
 
-@functools.cache  # 32 million steps: run once per test process
+@functools.cache  # 8 million steps: run once per test process
 def _expected():
-    return bpbench.sweep("sgd", order="inplace", lr="lin:1e-5:2e-5:32", max_steps=1000000)
+    return bpbench.sweep("sgd", order="inplace", lr="lin:1e-5:2e-5:32", max_steps=250000)
 
 
 def expected():
@@ -83,7 +84,7 @@ def test_dataset_equals_single_file_and_refuses_reuse(sweep_file, tmp_path):
     assert len(list(out.glob("part-*.parquet"))) == 8
     assert same_rows(pd.read_parquet(out), expected())
     r = CliRunner().invoke(main, ["show", str(out)])
-    assert r.exit_code == 0 and "sgd" in r.output and "max_steps=1000000" in r.output
+    assert r.exit_code == 0 and "sgd" in r.output and "max_steps=250000" in r.output
     r = CliRunner().invoke(main, ["run", str(sweep_file), "-o", f"{out}/", *ARGS])
     assert r.exit_code == 1 and "already holds a sweep" in r.stderr
     r = CliRunner().invoke(main, ["run", str(sweep_file), "-o", f"{out}/", "--resume",
@@ -148,9 +149,10 @@ def test_progress_bar_on_a_terminal_only_without_quiet(sweep_file, tmp_path, qui
     master, slave = pty.openpty()
     # A new pseudo-terminal is 0 columns wide, where tqdm draws nothing; a real one is not.
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    # 24 million steps: seconds, past the 1 s the bar waits before it draws.
     cmd = [sys.executable, "-m", "bpbench", "run", str(sweep_file), "-o",
            str(tmp_path / "x.parquet"), "--chunk-size", "4", "--backend", "serial",
-           "--max-steps", "1500000"] + (["--quiet"] if quiet else [])
+           "--max-steps", "750000"] + (["--quiet"] if quiet else [])
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     seen = b""
