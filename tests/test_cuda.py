@@ -19,16 +19,17 @@ if not (SIMULATOR or numba_cuda.is_available()):
 import bpbench  # noqa: E402
 from bpbench.optimizers import OPTIMIZERS  # noqa: E402
 
+from orders import exact_backends  # noqa: E402
+
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow is divergence
 
 
-def same_table(optimizer, order, dtype="float64", against="serial", **hyper):
-    # against: serial or cpu (equal, test_backends), whichever's kernel the main test run
-    # compiled, which this run loads from the cache (every rule's serial kernel in both
-    # orders, test_oracle; the cpu kernels of orders.cpu_orders)
+def same_table(optimizer, order, dtype="float64", against=None, **hyper):
+    # against the serial or cpu backend (each equal to the oracle, test_oracle), whichever's
+    # kernel the main test run compiled, which this run loads from the cache
     kw = dict(order=order, dtype=dtype, max_steps=150, **hyper)
     gpu = bpbench.sweep(optimizer, backend="cuda", **kw)
-    cpu = bpbench.sweep(optimizer, backend=against, **kw)
+    cpu = bpbench.sweep(optimizer, backend=against or exact_backends(optimizer, order)[0], **kw)
     pd.testing.assert_frame_equal(gpu.drop(columns=["final_loss", "final_output"]),
                                   cpu.drop(columns=["final_loss", "final_output"]),
                                   check_like=True)

@@ -8,9 +8,7 @@ import bpbench
 from bpbench.optimizers import OPTIMIZERS
 
 import oracle
-from orders import cpu_orders, decay_order
-
-EXACT_BACKENDS = ["serial", "cpu"]
+from orders import decay_order, exact_backends
 
 lr = st.floats(1e-3, 30.0)
 beta = st.floats(0.0, 0.999)
@@ -28,7 +26,7 @@ def config(optimizer, decay=True):
     return st.fixed_dictionaries({h: hyper[h] for h in OPTIMIZERS[optimizer].hyper})
 
 
-def check(optimizer, order, configs, max_steps, backends=EXACT_BACKENDS, **kw):
+def check(optimizer, order, configs, max_steps, backends, **kw):
     want = [oracle.train(optimizer, order, tol=1e-7, max_steps=max_steps, **c)
             for c in configs]
     for backend in backends:
@@ -46,18 +44,18 @@ def check(optimizer, order, configs, max_steps, backends=EXACT_BACKENDS, **kw):
 @pytest.mark.parametrize("order", ["seed", "simultaneous"])
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_random_configurations_match_oracle(optimizer, order):
-    # 40 examples each: 12 optimizers x 2 orders x (oracle + 2 backends) is most of the suite
+    # 40 examples each: 13 optimizers x 2 orders x (oracle + 1 or 2 backends)
     @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=40, deadline=None)
     @given(c=config(optimizer, decay=order == decay_order(optimizer)),
            max_steps=st.integers(1, 1500))
     def inner(c, max_steps):
-        # Weight decay on, or an order outside cpu_orders: the serial kernel only. The cpu
-        # kernel's lane loop is checked against the serial one on every rule
-        # (test_backends), and with weight decay on two
-        # (test_backends.test_weight_decay_kernels_identical), not compiled again here.
+        # Weight decay on: the serial kernel of decay_order only. Otherwise the kernels of
+        # orders.exact_backends; the cpu kernel's lane loop meets the serial one on grids in
+        # test_backends, and with weight decay on two rules
+        # (test_backends.test_weight_decay_kernels_identical).
         decay = c.get("weight_decay", 0) != 0
-        cpu = not decay and order.replace("seed", "inplace") in cpu_orders(optimizer)
-        check(optimizer, order, [c], max_steps, backends=EXACT_BACKENDS if cpu else ["serial"])
+        check(optimizer, order, [c], max_steps,
+              backends=["serial"] if decay else exact_backends(optimizer, order))
     inner()
 
 
