@@ -10,7 +10,7 @@ import pytest
 
 import bpbench
 
-torch = pytest.importorskip("torch")
+torch = None  # imported by the first test here (2-3 s): a test worker that runs none skips it
 
 CASES = [
     ("sgd", dict(lr=1.0), lambda p, h: torch.optim.SGD(p, lr=h["lr"])),
@@ -62,6 +62,8 @@ CASES = [
 
 @pytest.fixture(autouse=True)
 def float64_scalars():
+    global torch
+    torch = pytest.importorskip("torch")
     # torch keeps optimizer scalars (NAdam's mu_product, the step) in the default dtype
     old = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
