@@ -36,7 +36,7 @@ def jobs(blocks, conf, backend, fast):
     out = {}
     for b in blocks:
         margin = grid.margin_for(conf, b.problem)
-        for decay in _decay_modes(b):
+        for decay in _decay_modes(b, backend):
             key = (b.problem.shape, b.optimizer, b.order, fast, margin > 0, decay)
             kernel = dispatcher(getattr(module, TEMPLATES[backend]), *key[:3], fast=fast,
                                 margin=margin > 0, decay=decay)
@@ -50,11 +50,13 @@ def jobs(blocks, conf, backend, fast):
     return list(out.values())
 
 
-def _decay_modes(block):
+def _decay_modes(block, backend):
     """Whether the block's chunks decay their weights: False, True or both (optimizers.decays
-    decides per chunk)."""
+    decides per chunk; the serial backend always compiles a rule with its decay term)."""
     if not uses_decay(block.optimizer):
         return [False]
+    if backend == "serial":
+        return [True]
     values = block.axes.get("weight_decay", (block.samples or {}).get("weight_decay", [0.0]))
     return sorted({bool(v != 0) for v in np.asarray(values)})
 

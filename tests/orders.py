@@ -1,12 +1,11 @@
 """Which update orders the tests compile a rule's kernels in, so that tests share them: each
-(rule, order) with or without weight decay, serial or cpu, is a kernel of its own, 1-4 s to
-compile."""
-from bpbench.optimizers import OPTIMIZERS
+(rule, order) on the serial backend, and with or without weight decay on the cpu backend, is a
+kernel of its own, 1-4 s to compile."""
 
-
-def decay_order(optimizer):
-    """The order of a rule's weight-decay kernels: the decay term is the same in both."""
-    return ("seed", "simultaneous")[list(OPTIMIZERS).index(optimizer) % 2]
+# Weight decay in the post's order: the serial backend compiles each rule whole, decay term
+# included (serial.run), so that kernel serves every weight_decay; the term itself is the same
+# in both orders.
+DECAY_ORDER = "seed"
 
 
 # Both orders on both backends for the post's two rules and Adam; for every other rule, the

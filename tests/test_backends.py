@@ -50,7 +50,7 @@ def test_cpu_rows_do_not_depend_on_lanes(optimizer):
 @pytest.mark.parametrize("optimizer, order", [("rmsprop", "simultaneous"), ("adam", "inplace")])
 def test_weight_decay_kernels_identical(optimizer, order):
     # kernels.specialise compiles the rule with decay() where some weight_decay is not 0.
-    # The orders are orders.decay_order's: test_oracle compiles their serial kernels too.
+    # The serial backend compiles whole rules, the kernels of the plain grids above.
     hyper = {"lr": np.geomspace(1e-2, 50, 150), "weight_decay": [0.0, 1e-3, 0.1]}
     a = bpbench.sweep(optimizer, order=order, backend="serial", max_steps=700, **hyper)
     b = bpbench.sweep(optimizer, order=order, backend="cpu", max_steps=700, **hyper)

@@ -53,7 +53,8 @@ from bpbench.kernels import dispatcher
 from bpbench.precompile import cores
 df = bpbench.sweep(["sgd", "momentum"], lr=1.0, backend="serial")
 shape = bpbench.problems.POST.shape
-stats = [dispatcher(serial._run, shape, o, "simultaneous").stats for o in ("sgd", "momentum")]
+stats = [dispatcher(serial._run, shape, o, "simultaneous", decay=True).stats
+         for o in ("sgd", "momentum")]
 print(json.dumps([cores(), [int(s) for s in df.steps],
                   [sum(s.cache_misses.values()) for s in stats],
                   [sum(s.cache_hits.values()) for s in stats]]))
@@ -135,4 +136,10 @@ def test_precompile_sends_one_job_per_kernel_the_sweep_needs(monkeypatch):
     assert decayed == sorted([("sgd", r, d) for r in ("inplace", "simultaneous")
                               for d in (False, True)]
                              + [("adamw", r, False) for r in ("inplace", "simultaneous")])
+    # the serial backend compiles sgd whole (with its decay term) for every weight_decay
+    serial = sorted((opt, order, bool(H[OPTIMIZERS[opt].hyper.index("weight_decay"), 0]))
+                    for _, (_, opt, order, H, *_), _ in precompile.jobs(blocks, conf, "serial",
+                                                                        False))
+    assert serial == sorted([("sgd", r, True) for r in ("inplace", "simultaneous")]
+                            + [("adamw", r, False) for r in ("inplace", "simultaneous")])
     assert precompile.jobs(blocks, conf, "numpy", False) == []  # nothing to compile there

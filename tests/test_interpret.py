@@ -11,7 +11,7 @@ import pytest
 from bpbench import grid
 from bpbench.backends import serial
 from bpbench.kernels import compiled, dispatcher, interpret
-from bpbench.optimizers import OPTIMIZERS, decays
+from bpbench.optimizers import OPTIMIZERS, uses_decay
 from bpbench.problems import resolve
 
 import oracle
@@ -29,7 +29,7 @@ def interpreted(template, optimizer, order, width, max_steps, dtype="float64", p
     shape, _, _, H, W0, K = b.args(np.dtype(dtype))
     margin = b.problem.margin or 0.0
     run = interpret(template, shape, optimizer, b.order, margin=margin > 0, record=record,
-                    decay=decays(optimizer, H))
+                    decay=uses_decay(optimizer))
     hist = np.empty((max_steps, width), dtype=H.dtype)
     with np.errstate(all="ignore"):
         n, status = run(H, W0, K, H.dtype.type(margin or 1e-7), max_steps, hist)
@@ -59,7 +59,7 @@ def test_interpreted_equals_compiled(template, width, optimizer, dtype, problem,
     hist, status, (shape, order, H, W0, K, margin) = interpreted(
         template, optimizer, "inplace", width, 400, dtype, problem, record, **hyper)
     kernel = dispatcher(template, shape, optimizer, order, margin=margin > 0, record=record,
-                        decay=decays(optimizer, H))
+                        decay=uses_decay(optimizer))
     want = np.empty((400, width), dtype=H.dtype)
     n, want_status = kernel(H, W0, K, H.dtype.type(margin or 1e-7), 400, want)
     assert (len(hist), status) == (n, want_status)
@@ -71,7 +71,7 @@ def test_a_run_too_long_to_interpret_is_compiled(monkeypatch):
     quick = serial.history(*args, 1e-7, 3000)
     monkeypatch.setattr(serial, "INTERPRET_S", 0.0)
     compiled_run = serial.history(*args, 1e-7, 3000)
-    assert compiled(dispatcher(serial._history, *args[:3], decay=False))
+    assert compiled(dispatcher(serial._history, *args[:3], decay=True))  # whole rules
     assert quick[1] == compiled_run[1] == 0 and len(quick[0]) > 1000  # converged, long
     np.testing.assert_array_equal(quick[0], compiled_run[0])
 

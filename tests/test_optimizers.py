@@ -11,7 +11,7 @@ from bpbench.cli import main
 from bpbench.optimizers import HYPERPARAMETERS, OPTIMIZERS
 
 import oracle
-from orders import decay_order
+from orders import DECAY_ORDER
 
 NEW = ["rprop", "adamax", "adamw", "nadam", "radam", "adadelta", "quickprop"]
 LRS = {"rprop": [0.01, 0.1], "adamax": [0.01, 0.1], "adamw": [0.01, 0.1], "nadam": [0.01, 0.1],
@@ -73,10 +73,10 @@ def test_every_backend_runs_every_rule(optimizer):
 
 
 def test_hyperparameters_by_name_in_tables_and_files(tmp_path):
-    # serial, in sgd's decay_order: kernels that other tests compile
+    # serial, in DECAY_ORDER: kernels that other tests compile
     df = bpbench.sweep(["sgd", "rprop", "quickprop"], lr=0.1, eta_plus=[1.1, 1.3], mu=2.0,
                        weight_decay=0.01, max_steps=500, backend="serial",
-                       order=decay_order("sgd"))
+                       order=DECAY_ORDER)
     assert list(df.columns[3:3 + len(HYPERPARAMETERS)]) == list(HYPERPARAMETERS)
     sgd, rprop, qp = (df[df.optimizer == o] for o in ("sgd", "rprop", "quickprop"))
     assert sgd.weight_decay.tolist() == [0.01] and sgd.eta_plus.isna().all()
@@ -122,14 +122,13 @@ def test_old_tables_read_with_the_new_columns(tmp_path):
     assert back.weight_decay.tolist() == [0.0, 0.0] and back.mu.isna().all()
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam", "radam"])
-def test_kernels_without_the_decay_term_give_the_same_numbers(optimizer):
-    # weight_decay all 0 compiles the rule without its decay term (kernels.specialise); a
-    # block with some decay uses the full rule, whose zero-decay rows must agree bit for bit.
-    # Serial kernels of rules whose decay kernels test_oracle compiles in the post's order,
-    # where it compiles their plain ones too.
-    kw = dict(lr=LRS.get(optimizer, [0.05, 0.5]), order=decay_order(optimizer),
-              backend="serial", max_steps=2000)
+@pytest.mark.parametrize("optimizer, order", [("rmsprop", "simultaneous"), ("adam", "inplace")])
+def test_kernels_without_the_decay_term_give_the_same_numbers(optimizer, order):
+    # weight_decay all 0 compiles the rule without its decay term on the cpu backend
+    # (kernels.specialise); a block with some decay uses the whole rule, whose zero-decay rows
+    # must agree bit for bit. The kernels test_backends.test_weight_decay_kernels_identical
+    # compiles (the serial backend compiles whole rules only).
+    kw = dict(lr=[0.05, 0.5], order=order, max_steps=2000)
     mixed = bpbench.sweep(optimizer, weight_decay=[0.0, 0.1], **kw)
     plain = bpbench.sweep(optimizer, **kw)
     zero = mixed[mixed.weight_decay == 0].reset_index(drop=True)

@@ -8,7 +8,7 @@ import bpbench
 from bpbench.optimizers import OPTIMIZERS
 
 import oracle
-from orders import decay_order, exact_backends
+from orders import DECAY_ORDER, exact_backends
 
 lr = st.floats(1e-3, 30.0)
 beta = st.floats(0.0, 0.999)
@@ -46,10 +46,10 @@ def check(optimizer, order, configs, max_steps, backends, **kw):
 def test_random_configurations_match_oracle(optimizer, order):
     # 40 examples each: 13 optimizers x 2 orders x (oracle + 1 or 2 backends)
     @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=40, deadline=None)
-    @given(c=config(optimizer, decay=order == decay_order(optimizer)),
+    @given(c=config(optimizer, decay=order == DECAY_ORDER),
            max_steps=st.integers(1, 1500))
     def inner(c, max_steps):
-        # Weight decay on: the serial kernel of decay_order only. Otherwise the kernels of
+        # Weight decay on: the serial kernel only. Otherwise the kernels of
         # orders.exact_backends; the cpu kernel's lane loop meets the serial one on grids in
         # test_backends, and with weight decay on two rules
         # (test_backends.test_weight_decay_kernels_identical).
