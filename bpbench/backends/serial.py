@@ -21,7 +21,10 @@ def _loss_and_output(history, n, S):
 
 @njit(inline="always")
 def _whole_lane(history, n, S):
-    history[n - 1, :] = S[:, 0]
+    # element by element: a slice assignment would compile NumPy's shape check and its error
+    # message formatting too, seconds more for the first trace of a session
+    for r in range(S.shape[0]):
+        history[n - 1, r] = S[r, 0]
 
 
 @njit(inline="always")
