@@ -122,7 +122,7 @@ def check(r, out):
     assert not out.exists()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(doc=document())
 def test_sweep_files_run_or_fail_in_one_line(tmp_path_factory, doc):
     folder = tmp_path_factory.mktemp("fuzz")
@@ -133,7 +133,7 @@ def test_sweep_files_run_or_fail_in_one_line(tmp_path_factory, doc):
     check(r, out)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(option=st.sampled_from(["--lr", "--beta", "--eps", "--tol", "--seed", "--margin",
                                "--problem", "--order", "--chunk-size", "--max-steps"]),
        text=st.one_of(st.text(max_size=12),

@@ -44,8 +44,8 @@ def check(optimizer, order, configs, max_steps, backends, **kw):
 @pytest.mark.parametrize("order", ["seed", "simultaneous"])
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_random_configurations_match_oracle(optimizer, order):
-    # 40 examples each: 13 optimizers x 2 orders x (oracle + 1 or 2 backends)
-    @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=40, deadline=None)
+    # 30 examples each: 13 optimizers x 2 orders x (oracle + 1 or 2 backends)
+    @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=30, deadline=None)
     @given(c=config(optimizer, decay=order == DECAY_ORDER),
            max_steps=st.integers(1, 1500))
     def inner(c, max_steps):
