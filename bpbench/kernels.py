@@ -14,6 +14,7 @@ import contextlib
 import functools
 import os
 import sys
+import threading
 import types
 
 from numba import njit
@@ -70,8 +71,15 @@ def dispatcher(template, shape, optimizer, order, fast=False, margin=False, reco
                decay=False):
     """specialise without saying that it will compile: its Numba dispatcher, one per kernel
     however the arguments are passed."""
-    return _dispatcher(template, shape, optimizer, order, bool(fast), bool(margin),
-                       bool(record), bool(decay))
+    with _building:
+        return _dispatcher(template, shape, optimizer, order, bool(fast), bool(margin),
+                           bool(record), bool(decay))
+
+
+# One thread at a time builds a kernel: the dask backend's worker threads ask for the same one
+# at once, functools.cache would let each build its own, and ast.parse in two threads at once
+# fails in CPython 3.11 ("AST constructor recursion depth mismatch").
+_building = threading.RLock()
 
 
 @functools.cache
@@ -99,13 +107,18 @@ def _compile_alone(compile, name, signature):
         return compile(signature)
 
 
-@functools.cache
 def interpret(template, shape, optimizer, order, margin=False, record=False, decay=False):
     """specialise's exact kernel as plain Python over NumPy scalars (targets.python_version):
     the same numbers bit for bit and no compile, but some 400 times slower per step (the
     post's network: 25 us against 60 ns on the AVX2 development machine). Worth it for one
     short run while the kernel is not compiled yet: the post's 111 steps take 3 ms, its
     kernel seconds to compile."""
+    with _building:
+        return _interpret(template, shape, optimizer, order, margin, record, decay)
+
+
+@functools.cache
+def _interpret(template, shape, optimizer, order, margin, record, decay):
     return python_version(bind(template, shape, optimizer, order, margin, record, decay))
 
 

@@ -48,16 +48,23 @@ def same_rows(a, b):
     return all(a[c].reset_index(drop=True).equals(b[c].reset_index(drop=True)) for c in cols)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
-def test_interrupted_sweep_resumes_to_the_same_dataset(sweep_file, tmp_path, sig):
+@pytest.mark.parametrize("sig, backend", [(signal.SIGKILL, "serial"), (signal.SIGINT, "serial"),
+                                          (signal.SIGINT, "dask")],
+                         ids=["SIGKILL-serial", "SIGINT-serial", "SIGINT-dask"])
+def test_interrupted_sweep_resumes_to_the_same_dataset(sweep_file, tmp_path, sig, backend):
+    # dask: several chunks in flight on two worker threads, saved in the order they finish
+    if backend == "dask":
+        pytest.importorskip("distributed")
     out = tmp_path / "ds"
-    cmd = [sys.executable, "-m", "bpbench", "run", str(sweep_file), "-o", f"{out}/", *ARGS]
+    args = [a if a != "serial" else backend for a in ARGS]
+    cmd = [sys.executable, "-m", "bpbench", "run", str(sweep_file), "-o", f"{out}/", *args]
     # A job started in the background by a non-interactive shell (as CI may be) inherits
     # SIGINT ignored, and Python then never raises KeyboardInterrupt: restore the default.
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
-    while len(list(out.glob("part-*.parquet"))) < 2 and time.time() < deadline:
+    while (len(list(out.glob("part-*.parquet"))) < 2 and time.time() < deadline
+           and p.poll() is None):
         time.sleep(0.01)
     p.send_signal(sig)
     _, err = p.communicate(timeout=60)
