@@ -67,6 +67,12 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False, reco
     return kernel
 
 
+# One thread at a time builds a kernel: the dask backend's worker threads ask for the same one
+# at once, functools.cache would let each build its own, and ast.parse in two threads at once
+# fails in CPython 3.11 ("AST constructor recursion depth mismatch").
+_building = threading.RLock()
+
+
 def dispatcher(template, shape, optimizer, order, fast=False, margin=False, record=False,
                decay=False):
     """specialise without saying that it will compile: its Numba dispatcher, one per kernel
@@ -74,12 +80,6 @@ def dispatcher(template, shape, optimizer, order, fast=False, margin=False, reco
     with _building:
         return _dispatcher(template, shape, optimizer, order, bool(fast), bool(margin),
                            bool(record), bool(decay))
-
-
-# One thread at a time builds a kernel: the dask backend's worker threads ask for the same one
-# at once, functools.cache would let each build its own, and ast.parse in two threads at once
-# fails in CPython 3.11 ("AST constructor recursion depth mismatch").
-_building = threading.RLock()
 
 
 @functools.cache

@@ -36,27 +36,26 @@ def jobs(blocks, conf, backend, fast):
     out = {}
     for b in blocks:
         margin = grid.margin_for(conf, b.problem)
-        for decay in _decay_modes(b, backend):
-            key = (b.problem.shape, b.optimizer, b.order, fast, margin > 0, decay)
+        for weight_decay in _decay_modes(b):
+            shape, optimizer, order, H, W0, K = b.args(dtype, 0, 1)
+            if "weight_decay" in OPTIMIZERS[optimizer].hyper:
+                H[OPTIMIZERS[optimizer].hyper.index("weight_decay")] = float(weight_decay)
+            decay = module.decayed(optimizer, H)
+            key = (shape, optimizer, order, fast, margin > 0, decay)
             kernel = dispatcher(getattr(module, TEMPLATES[backend]), *key[:3], fast=fast,
                                 margin=margin > 0, decay=decay)
             if key in out or compiled(kernel):
                 continue
-            shape, optimizer, order, H, W0, K = b.args(dtype, 0, 1)
-            if "weight_decay" in OPTIMIZERS[optimizer].hyper:
-                H[OPTIMIZERS[optimizer].hyper.index("weight_decay")] = float(decay)
             out[key] = (backend, (shape, optimizer, order, H, W0, K, conf["tol"], 1, margin),
                         fast)
     return list(out.values())
 
 
-def _decay_modes(block, backend):
+def _decay_modes(block):
     """Whether the block's chunks decay their weights: False, True or both (optimizers.decays
-    decides per chunk; the serial backend always compiles a rule with its decay term)."""
+    decides per chunk; the backend's decayed() which kernel that takes)."""
     if not uses_decay(block.optimizer):
         return [False]
-    if backend == "serial":
-        return [True]
     values = block.axes.get("weight_decay", (block.samples or {}).get("weight_decay", [0.0]))
     return sorted({bool(v != 0) for v in np.asarray(values)})
 

@@ -71,15 +71,20 @@ def _states(H, W0, K, threshold, max_steps, history):
                   history, _whole_lane)
 
 
-# The reference compiles each rule whole, its weight-decay term included, whatever the
-# weight_decay (decay() returns g itself at 0: the same numbers): one kernel per rule and order,
-# where the cpu backend compiles a second kernel without the term, which runs faster.
+def decayed(optimizer, H):
+    """Whether the kernel for H has the rule's weight-decay term: always, where the rule has
+    one. The reference compiles each rule whole (decay() returns g itself at weight_decay 0:
+    the same numbers), one kernel per rule and order; the cpu backend compiles a second one
+    without the term, which runs faster."""
+    return uses_decay(optimizer)
+
+
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     threshold = H.dtype.type(margin if margin > 0 else tol)
-    specialise(_run, shape, optimizer, order, fast, margin > 0, decay=uses_decay(optimizer))(
+    specialise(_run, shape, optimizer, order, fast, margin > 0, decay=decayed(optimizer, H))(
         H, W0, K, threshold, max_steps, passes, status, loss, output)
     return passes, status, loss, output
 
@@ -108,7 +113,7 @@ def _recorded(template, width, record, shape, optimizer, order, H, W0, K, tol, m
     starts at HISTORY rows; a run that outlasts it is run again with a record of its now
     known length, so a large max_steps costs memory only if the run really is long."""
     threshold = H.dtype.type(margin if margin > 0 else tol)
-    options = dict(margin=margin > 0, record=record, decay=uses_decay(optimizer))
+    options = dict(margin=margin > 0, record=record, decay=decayed(optimizer, H))
     if not compiled(dispatcher(template, shape, optimizer, order, **options)):
         python = interpret(template, shape, optimizer, order, **options)
         cap = min(max_steps, 32)  # a probe, to time a step
