@@ -12,18 +12,6 @@ sweeps over hyperparameter grids.
 """
 __version__ = "0.1.0"
 
-import os
-import sys
-
-# Numba types a kernel by trying candidate signatures, and it colours the message of every
-# failed try, shown or not (with colorama installed): about 5% of a kernel's compile time.
-# Read when numba loads; set later, a NUMBA_ variable would make numba reread its whole
-# configuration from the environment, forgetting the cache folder that _cache sets.
-if "numba" not in sys.modules:
-    os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
-
-from . import _cache  # noqa: E402,F401  (must run before any kernel is defined)
-
 __all__ = ["sweep", "sweep_file", "trace", "trajectory", "run_blocks", "summary", "restarts",
            "pivot", "lr_window", "plot", "OPTIMIZERS", "GridError", "__version__"]
 

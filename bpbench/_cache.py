@@ -1,11 +1,15 @@
-"""Where Numba keeps compiled kernels.
+"""Where Numba keeps bpbench's compiled kernels.
 
 Numba's default is a __pycache__ beside the source, which fails on a read-only install and,
 because Numba only checks the timestamp of the file that holds the jitted function, can serve a
-kernel compiled from older formulas in another module. So the cache goes to a folder named by
-a hash of bpbench's own sources: under $NUMBA_CACHE_DIR when that is set, else under the user
-cache folder. Folders of other sources unused for 30 days are removed. A lock file per kernel
-in the folder lets one process compile a kernel while others that need it wait to load it.
+kernel compiled from older formulas in another module. So bpbench's kernels go to a folder
+named by a hash of bpbench's own sources: under $NUMBA_CACHE_DIR when that is set, else under
+the user cache folder. Folders of other sources unused for 30 days are removed. A lock file per
+kernel in the folder lets one process compile a kernel while others that need it wait to load
+it.
+
+Only bpbench's own kernels are pointed there (``cached``): numba.config.CACHE_DIR, and so the
+caches of a user's own ``@njit(cache=True)`` functions, stay as the user set them.
 """
 import contextlib
 import hashlib
@@ -16,6 +20,7 @@ from pathlib import Path
 
 import filelock
 import numba
+from numba.core import caching
 
 
 def _folder():
@@ -54,7 +59,7 @@ def compiling(name, wait=600.0):
         yield
         return
     if name not in _locks:
-        _locks[name] = filelock.FileLock(lock_folder / f"{name}.lock")
+        _locks[name] = filelock.FileLock(os.path.join(lock_folder, f"{name}.lock"))
     lock = _locks[name]
     try:
         lock.acquire(timeout=wait)
@@ -67,12 +72,43 @@ def compiling(name, wait=600.0):
         lock.release()
 
 
+class _Locator(caching.UserProvidedCacheLocator):
+    """numba's locator for a user-given cache folder, given bpbench's folder instead of
+    numba.config.CACHE_DIR."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(lock_folder, self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if lock_folder is None:
+            return None
+        return super(caching.UserProvidedCacheLocator, cls).from_function(py_func, py_file)
+
+
+class _Impl(caching.CompileResultCacheImpl):
+    # bpbench's folder first, then numba's usual places (beside the source, the user's)
+    _locator_classes = [_Locator] + caching.CompileResultCacheImpl._locator_classes[1:]
+
+
+class _FunctionCache(caching.FunctionCache):
+    _impl_class = _Impl
+
+
+def cached(dispatcher):
+    """dispatcher (an njit without cache=True) with its compiled code kept in bpbench's
+    folder, as @njit(cache=True) keeps it in numba.config.CACHE_DIR."""
+    dispatcher._cache = _FunctionCache(dispatcher.py_func)
+    return dispatcher
+
+
 lock_folder = None
 try:
     folder = _folder()
     folder.mkdir(parents=True, exist_ok=True)
-    numba.config.CACHE_DIR = str(folder)
     prune(folder)
-    lock_folder = folder
+    lock_folder = str(folder)
 except OSError:
     pass  # no writable folder: Numba's own fallbacks apply, and no locks

@@ -9,20 +9,29 @@ they always did.
 Only operators are memoised (the ``operator`` module's functions, which is what Numba calls
 for arithmetic, comparisons and indexing), nothing where a template could depend on more
 than types. Where Numba's internals have moved, nothing is patched.
+
+The memo is in place only while bpbench compiles one of its kernels (``installed``, entered
+under Numba's compiler lock, so no other function of the process compiles meanwhile): a user's
+own Numba code is typed by Numba's unpatched method.
 """
+import contextlib
 import operator
 
 _OPERATORS = frozenset(f for f in vars(operator).values() if callable(f))
 
 
-def install():
+@contextlib.contextmanager
+def installed():
+    """Within it (hold numba's global_compiler_lock), operators' typing is memoised."""
     try:
         from numba.core.target_extension import get_local_target
         from numba.core.types.functions import BaseFunction
         original = BaseFunction.get_call_type
     except (ImportError, AttributeError):
+        yield
         return
-    if getattr(original, "memoised", False):
+    if getattr(original, "memoised", False):  # re-entered: already in place
+        yield
         return
 
     def get_call_type(self, context, args, kws):
@@ -37,3 +46,7 @@ def install():
 
     get_call_type.memoised = True
     BaseFunction.get_call_type = get_call_type
+    try:
+        yield
+    finally:
+        BaseFunction.get_call_type = original

@@ -18,6 +18,7 @@ import threading
 import types
 
 from numba import njit
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.registry import CPUDispatcher
 
 from . import _cache, _typing_memo
@@ -27,8 +28,6 @@ from .optimizers import OPTIMIZERS, no_decay
 from .targets import python_version, retarget
 from .training import criterion
 
-
-_typing_memo.install()
 
 # fastmath=True minus nnan and ninf, which would let LLVM drop the NaN checks that detect
 # divergence; the rest (FMA contraction, reassociation) only changes rounding.
@@ -95,15 +94,16 @@ def _dispatcher(template, shape, optimizer, order, fast, margin, record, decay):
         f.__qualname__ += "_fast"
     # error_model="numpy": division by zero gives inf/NaN like IEEE instead of a zero check on
     # every division, which would block SIMD. nogil: the cpu backend calls it from threads.
-    kernel = njit(cache=True, error_model="numpy", nogil=True,
-                  fastmath=FAST_FLAGS if fast else False)(flatten(f))
+    kernel = _cache.cached(njit(error_model="numpy", nogil=True,
+                                fastmath=FAST_FLAGS if fast else False)(flatten(f)))
     # Numba's dispatcher calls self.compile for a new signature (or to load it from the cache)
     kernel.compile = functools.partial(_compile_alone, kernel.compile, kernel.__qualname__)
     return kernel
 
 
 def _compile_alone(compile, name, signature):
-    with _cache.compiling(name):
+    # the file lock before Numba's, as the cpu backend takes them: one order, no deadlock
+    with _cache.compiling(name), global_compiler_lock, _typing_memo.installed():
         return compile(signature)
 
 

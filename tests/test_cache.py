@@ -24,12 +24,11 @@ def test_cache_folders_of_other_sources_unused_for_a_month_are_removed(tmp_path)
 
 
 def test_first_compile_is_announced_on_a_terminal(tmp_path, monkeypatch, capsys):
-    import numba
-
     from bpbench.backends import serial
     from bpbench.kernels import _announce, _dispatcher
     from bpbench.problems import resolve
-    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))  # an empty cache
+    from bpbench import _cache
+    monkeypatch.setattr(_cache, "lock_folder", str(tmp_path))  # an empty cache
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     shape = resolve("xor").shape
     _announce(_dispatcher.__wrapped__(serial._run, shape, "adam", "inplace", False, False,

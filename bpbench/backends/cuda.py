@@ -13,6 +13,7 @@ differ (CUDA's exp and sqrt). Chunks of a sweep are joined into device-sized lau
 GPU exp rounds differently from glibc's, so a configuration that sits on a limit cycle or
 right at the tol boundary can get a different step count than the exact CPU backends.
 """
+import contextlib
 import functools
 import math
 import warnings
@@ -29,10 +30,21 @@ try:  # a module global, so the CUDA simulator can swap in its own cuda.grid
     from numba import cuda
 except Exception:  # numba-cuda missing or broken
     cuda = None
-# numba-cuda 0.30.4 registers an overload of np.row_stack, which NumPy 2.5 removed: without
-# the alias every kernel compile fails (seen with NumPy 2.5.2).
-if not hasattr(np, "row_stack"):
+
+
+@contextlib.contextmanager
+def _row_stack():
+    """numba-cuda 0.30.4 types np.row_stack, which NumPy 2.5 removed: without the alias every
+    kernel compile fails (seen with NumPy 2.5.2). It is there only while bpbench's kernels
+    compile and run, so the user's NumPy is left as it was."""
+    if hasattr(np, "row_stack"):
+        yield
+        return
     np.row_stack = np.vstack
+    try:
+        yield
+    finally:
+        del np.row_stack
 
 THREADS_PER_BLOCK = 128
 BATCH = 1 << 22  # configurations per trip to the device
@@ -186,6 +198,11 @@ def _launch(batch, fast):
 
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False):
+    with _row_stack():
+        return _run(shape, optimizer, order, H, W0, K, tol, max_steps, margin)
+
+
+def _run(shape, optimizer, order, H, W0, K, tol, max_steps, margin):
     global launches
     train = kernel(shape, optimizer, order, margin > 0, decays(optimizer, H))
     n = H.shape[1]
