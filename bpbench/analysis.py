@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .optimizers import HYPERPARAMETERS
+from .errors import BpbenchError
 
 GROUP = ["problem", "optimizer", "order"]
 
@@ -186,9 +187,9 @@ def reduce_to(df, keys, value="steps", reduce="median"):
     rate), then the best setting: fewest steps, highest success.
     """
     if value not in ("steps", "success"):
-        raise ValueError(f"value must be steps or success, not {value!r}")
+        raise BpbenchError(f"value must be steps or success, not {value!r}")
     if reduce not in REDUCTIONS:
-        raise ValueError(f"reduce must be one of {', '.join(REDUCTIONS)}, not {reduce!r}")
+        raise BpbenchError(f"reduce must be one of {', '.join(REDUCTIONS)}, not {reduce!r}")
     keys = list(keys)
     d = df.assign(_v=(df.status == "converged").astype(float) if value == "success"
                   else steps_or_inf(df))
@@ -232,7 +233,7 @@ def pivot(df, x, y, value="steps", reduce="median"):
     """
     for c in (x, y):
         if c not in HYPERPARAMETERS or c not in df or df[c].isna().all():
-            raise ValueError(f"{c!r} is not a hyperparameter of this table; choose from "
+            raise BpbenchError(f"{c!r} is not a hyperparameter of this table; choose from "
                              f"{', '.join(hyperparameters(df))}")
     return reduce_to(df, [y, x], value, reduce).pivot(index=y, columns=x, values=value)
 

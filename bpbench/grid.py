@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import problems
+from .errors import BpbenchError
 from .network import ORDER_ALIASES, ORDERS
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS, SLOTS
 
@@ -23,7 +24,7 @@ MAX_CONFIGS = 10 ** 12  # configurations in one sweep: days of work on any machi
 SETTINGS = {"tol": 1e-7, "max_steps": 10000, "dtype": "float64", "margin": None}
 
 
-class GridError(ValueError):
+class GridError(BpbenchError):
     """A sweep specification that cannot be run; the message is one line for the user."""
 
 @dataclass
@@ -235,13 +236,14 @@ def _parse_seeds(text):
     try:
         if ".." in text:
             a, b = (int(x) for x in text.split(".."))
-            if b < a:
-                raise GridError(f"seed: {text!r} runs backwards")
-            return {"start": a, "num": b - a + 1}
-        return [int(v) for v in text.split(",")]
+        else:
+            return [int(v) for v in text.split(",")]
     except ValueError:
         raise GridError(f"seed: {text!r} is not an integer, a comma list or START..STOP") \
             from None
+    if b < a:
+        raise GridError(f"seed: {text!r} runs backwards; write START..STOP with START <= STOP")
+    return {"start": a, "num": b - a + 1}
 
 
 def order_name(order):
@@ -276,7 +278,8 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
     for h in hyper:
         if h not in opt.hyper:
             what = "hyperparameter" if h in HYPERPARAMETERS else "key"
-            raise GridError(f"{optimizer} has no {what} {h!r}; it takes {', '.join(opt.hyper)}")
+            raise GridError(f"{optimizer} has no {what} {h!r}; it takes {', '.join(opt.hyper)}"
+                            + _elsewhere(h))
     ranges = {h: v for h, v in hyper.items() if isinstance(v, dict) and "num" not in v
               or isinstance(v, str) and v.count(":") == 2}
     if sample is None and ranges:
@@ -300,6 +303,18 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
     b = Block(optimizer, order, axes, prob, seeds, samples, sample)
     check_size(b.size)
     return b
+
+
+def _elsewhere(h):
+    """Where a hyperparameter the optimizer lacks does belong: torch's SGD(momentum=m) is
+    optimizer momentum (or nesterov) here."""
+    owners = [o.name for o in OPTIMIZERS.values() if h in o.hyper or h in o.aliases]
+    if not owners:
+        return ""
+    if h == "momentum":
+        return ("; torch's SGD(momentum=m) is optimizer = \"momentum\" with beta = m "
+                "(nesterov=True: \"nesterov\")")
+    return f" ({h} belongs to {', '.join(owners)})"
 
 
 METHODS = ("sobol", "random", "lhs")
@@ -499,6 +514,12 @@ def parse(doc, overrides=None, where="sweep"):
     conf = settings(**{k: doc.get(k) if cli[k] is None else cli[k] for k in SETTINGS})
     order = overrides.pop("order", None)
     hyper = {h: v for h, v in overrides.items() if v is not None}
+    for i, r in enumerate(runs, 1):  # before the overrides, whose errors would hide this
+        for o in _listed(r.get("optimizer")) if "optimizer" in r else ():
+            if not isinstance(o, str) or o not in OPTIMIZERS:
+                block_no = f"run block {i}: " if len(runs) > 1 or where != "command line" else ""
+                raise GridError(f"{where}: {block_no}unknown optimizer {o!r}; choose from "
+                                f"{', '.join(OPTIMIZERS)}")
     used = {h for r in runs for o in _listed(r.get("optimizer"))
             if isinstance(o, str) and o in OPTIMIZERS for h in OPTIMIZERS[o].hyper}
     for h in hyper:
@@ -520,7 +541,14 @@ def parse(doc, overrides=None, where="sweep"):
             r["sample"] = sample
         for opt in _listed(name):
             if isinstance(opt, str) and opt in OPTIMIZERS:
-                r.update({h: v for h, v in hyper.items() if h in OPTIMIZERS[opt].hyper})
+                mine = {h: v for h, v in hyper.items() if h in OPTIMIZERS[opt].hyper}
+                # a command-line value replaces the file's under either name (beta or alpha)
+                for alias, target in OPTIMIZERS[opt].aliases.items():
+                    targets = target if isinstance(target, tuple) else (target,)
+                    if alias in r and any(t in mine for t in targets):
+                        pairs = canonical(OPTIMIZERS[opt], {alias: r.pop(alias)})
+                        r.update({t: v for t, v in pairs.items() if t not in mine})
+                r.update(mine)
         if "problem" in r:
             raise GridError(f"{where}: run block {i}: the problem is set once, at the top level")
         try:

@@ -16,20 +16,35 @@ import numpy as np
 
 from . import analysis
 from .analysis import GROUP, ecdf, hyperparameters, label as setting_label, reduce_to
+from .errors import BpbenchError
 
 MAX_PANELS = 24
 CATEGORICAL = 2  # axes with at most this many values, or unevenly spaced ones, are categories
 KINDS = ("auto", "heatmap", "line", "scatter", "ecdf")
 
 
-def _pyplot():
-    try:
+class _Figures:
+    """The two pyplot calls used here, without pyplot: figures outside its global state and
+    no backend chosen for the user's process (Figure.savefig picks a canvas by file type)."""
+
+    @staticmethod
+    def subplots(nrows=1, ncols=1, figsize=None, constrained_layout=False, **kw):
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
+        return fig, fig.subplots(nrows, ncols, **kw)
+
+    @staticmethod
+    def get_cmap(name):
         import matplotlib
+        return matplotlib.colormaps[name]
+
+
+def _figures():
+    try:
+        import matplotlib  # noqa: F401
     except ImportError:
-        raise ValueError("plotting needs matplotlib: pip install 'bpbench[plot]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+        raise BpbenchError("plotting needs matplotlib: pip install 'bpbench[plot]'") from None
+    return _Figures
 
 
 def _log_spaced(values):
@@ -92,11 +107,11 @@ def _panels(df, facet):
     if facet is None:
         return [(None, df)]
     if facet not in df or df[facet].isna().all():
-        raise ValueError(f"these rows have no {facet} to facet by")
+        raise BpbenchError(f"these rows have no {facet} to facet by")
     # dropna=False: an optimizer without the facet's hyperparameter gets a panel of its own
     panels = list(df.groupby(facet, sort=True, observed=True, dropna=False))
     if len(panels) > MAX_PANELS:
-        raise ValueError(f"--facet {facet} would draw {len(panels)} panels; at most "
+        raise BpbenchError(f"--facet {facet} would draw {len(panels)} panels; at most "
                          f"{MAX_PANELS} (pick a hyperparameter with fewer values, or filter "
                          f"the table first)")
     return panels
@@ -184,9 +199,9 @@ def heatmap(df, x, y, facet=None, value="steps", reduce="median", cmap="viridis"
     (see scale). mark: {hyperparameter: value} for a reference point (a star). Returns the
     Figure."""
     from matplotlib.colors import LogNorm, Normalize
-    plt = _pyplot()
+    plt = _figures()
     if x == y:
-        raise ValueError(f"x and y are both {x}; a heatmap needs two hyperparameters")
+        raise BpbenchError(f"x and y are both {x}; a heatmap needs two hyperparameters")
     panels = _panels(df, facet)
     fig, axes = _grid(plt, len(panels))
     grids = [(panel, analysis.pivot(part, x, y, value, reduce)) for panel, part in panels]
@@ -246,12 +261,15 @@ def line(df, x="lr", hue="optimizer", facet=None, value="steps", reduce="best", 
 
     logx / logy: None picks log for a geometric x grid, and log steps when they span 10x or
     more. Returns the Figure."""
-    plt = _pyplot()
+    plt = _figures()
     if x not in hyperparameters(df):
-        raise ValueError(f"{x!r} is not a hyperparameter of this table; choose from "
+        raise BpbenchError(f"{x!r} is not a hyperparameter of this table; choose from "
                          f"{', '.join(hyperparameters(df))}")
     if hue not in df or df[hue].isna().all():
-        raise ValueError(f"these rows have no {hue} to colour by")
+        raise BpbenchError(f"these rows have no {hue} to colour by")
+    for other, what in ((x, "the horizontal axis"), (facet, "the panels")):
+        if hue == other:
+            raise BpbenchError(f"--hue {hue} is already {what}; colour by another column")
     styles = [c for c in GROUP if c != hue and df[c].nunique() > 1]
     keys = list(dict.fromkeys([hue] + styles))
     panels = _panels(df, facet)
@@ -334,13 +352,13 @@ def scatter(df, x, y, value="steps", cmap="viridis", vmin=None, vmax=None, mark=
     coloured by steps (log scale) or success; points that never converge are grey crosses.
     For sampled sweeps, where the points are not a grid. Returns the Figure."""
     from matplotlib.colors import LogNorm, Normalize
-    plt = _pyplot()
+    plt = _figures()
     for c in (x, y):
         if c not in hyperparameters(df):
-            raise ValueError(f"{c!r} is not a hyperparameter of this table; choose from "
+            raise BpbenchError(f"{c!r} is not a hyperparameter of this table; choose from "
                              f"{', '.join(hyperparameters(df))}")
     if x == y:
-        raise ValueError(f"x and y are both {x}; a scatter plot needs two hyperparameters")
+        raise BpbenchError(f"x and y are both {x}; a scatter plot needs two hyperparameters")
     t = reduce_to(df, [c for c in GROUP if c in df] + [x, y], value, "median")
     v = t[value].to_numpy(float)
     ok = np.isfinite(v) if value == "steps" else v > 0
@@ -369,7 +387,7 @@ def scatter(df, x, y, value="steps", cmap="viridis", vmin=None, vmax=None, mark=
 def ecdf_curves(df):
     """For each setting, the fraction of its restarts converged by step t (log step axis):
     a curve that rises early and high is fast and reliable. Returns the Figure."""
-    plt = _pyplot()
+    plt = _figures()
     e = ecdf(df)
     keys = [k for k in e.columns if k not in ("step", "fraction", "problem")]
     varying = [k for k in keys if e[k].nunique(dropna=False) > 1] or keys[:1]
@@ -394,16 +412,19 @@ def loss_curves(traces, logx=None):
     A colour per optimizer, a line style per update order. logx None puts the steps on a log
     axis when the runs' lengths differ tenfold or more (an 11-step run beside a 10,000-step
     one would be invisible on a linear axis)."""
-    plt = _pyplot()
+    plt = _figures()
     fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
     colours, styles = {}, {"inplace": "-", "simultaneous": "--"}
     for label, t in traces:
         c = colours.setdefault(t.attrs.get("optimizer", label), f"C{len(colours) % 10}")
         ax.semilogy(t.step, t.loss.clip(lower=1e-300), label=label, color=c,
                     ls=styles.get(t.attrs.get("order"), "-"))
-    tol = traces[0][1].attrs.get("tol") if traces else None
-    if tol:
-        ax.axhline(tol, color="0.4", ls=":", lw=1, label=f"tol = {tol:g}")
+    attrs = traces[0][1].attrs if traces else {}
+    if attrs.get("margin"):  # judged by the outputs, not the loss: no loss line to reach
+        ax.set_title(f"converged: every output within {attrs['margin']:g} of its target",
+                     fontsize="small")
+    elif attrs.get("tol"):
+        ax.axhline(attrs["tol"], color="0.4", ls=":", lw=1, label=f"tol = {attrs['tol']:g}")
     lengths = [len(t) for _, t in traces]
     if logx or (logx is None and lengths and max(lengths) >= 10 * max(1, min(lengths))):
         ax.set_xscale("log")
@@ -479,16 +500,20 @@ def plot(df, kind="auto", output=None, *, x="lr", y="beta", hue="optimizer", fac
     ['log']
     """
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise BpbenchError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if df.empty:
-        raise ValueError("nothing to plot: the table has no rows")
+        raise BpbenchError("nothing to plot: the table has no rows")
     _check_cmap(cmap)
     if kind == "auto":
         kind = choose(df, x, y)
+    drawn = {"heatmap": (x, y), "line": (x,)}.get(kind, ())
+    if facet is not None and facet in drawn:
+        raise BpbenchError(f"--facet {facet} is already an axis of the {kind} plot; facet by "
+                           f"another hyperparameter")
     if kind == "heatmap":
         combos = df.groupby(["problem", "optimizer", "order"], observed=True).ngroups
         if combos != 1:
-            raise ValueError("a heatmap shows one optimizer and order: pick them with "
+            raise BpbenchError("a heatmap shows one optimizer and order: pick them with "
                              f"--optimizer and --order (this table has {combos}), or draw "
                              "--kind line")
         fig = heatmap(df, x, y, facet, value, reduce or "median", cmap, vmin, vmax, mark)
@@ -505,12 +530,11 @@ def plot(df, kind="auto", output=None, *, x="lr", y="beta", hue="optimizer", fac
 
 def _check_cmap(name):
     import matplotlib
-    _pyplot()
+    _figures()
     if name not in matplotlib.colormaps:
-        raise ValueError(f"unknown colour map {name!r}; try viridis, magma, cividis or any "
+        raise BpbenchError(f"unknown colour map {name!r}; try viridis, magma, cividis or any "
                          "name in matplotlib.colormaps")
 
 
 def save(fig, path):
     fig.savefig(path, dpi=110)
-    _pyplot().close(fig)

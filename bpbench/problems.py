@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import BpbenchError
 from .network import BIASES, Shape
 
 KEYS = {"name", "description", "layers", "inputs", "targets", "bias", "weights", "biases",
@@ -35,7 +36,7 @@ KEYS = {"name", "description", "layers", "inputs", "targets", "bias", "weights",
 MAX_PARAMS = 2048  # each parameter is unrolled into the kernels' source
 
 
-class ProblemError(ValueError):
+class ProblemError(BpbenchError):
     """A problem specification that cannot be run; the message is one line for the user."""
 
 
@@ -159,8 +160,9 @@ def listing():
     return [(n, builtin(n)["description"]) for n in list(BUILTIN) + list(EXAMPLES)]
 
 
-def resolve(spec):
-    """A Problem from None (the post), a built-in name, a TOML file's path or a dict."""
+def resolve(spec, _reading=()):
+    """A Problem from None (the post), a built-in name, a TOML file's path or a dict.
+    _reading: the files whose `problem = "..."` led here, to refuse a cycle."""
     if spec is None:
         spec = "post"
     if isinstance(spec, Problem):
@@ -171,7 +173,7 @@ def resolve(spec):
         if found is not None:
             return parse(found)
         if text.endswith(".toml") or os.path.sep in text or os.path.exists(text):
-            return load(text)
+            return load(text, _reading)
         names = ", ".join(list(BUILTIN) + ["encoder-N-M"])
         raise ProblemError(f"unknown problem {text!r}; choose from {names}, or give a TOML "
                            f"file with a [problem] table")
@@ -193,14 +195,19 @@ def read_toml(path, kind, error):
         raise error(f"{path}: cannot read: {e.strerror}") from None
 
 
-def load(path):
-    """The [problem] table of a TOML file (or a built-in name given as `problem = "NAME"`)."""
+def load(path, _reading=()):
+    """The [problem] table of a TOML file, or the problem it names (`problem = "NAME"`: a
+    built-in or another file)."""
+    here = os.path.realpath(path)
+    if here in _reading:
+        chain = " -> ".join(map(os.path.basename, _reading + (here,)))
+        raise ProblemError(f"problem = \"FILE\" goes round in a circle: {chain}")
     doc = read_toml(path, "problem file", ProblemError)
     p = doc.get("problem")
     if p is None:
         raise ProblemError(f"{path}: has no [problem] table")
     if isinstance(p, str):
-        return resolve(p)
+        return resolve(p, _reading + (here,))
     spec = dict(p)
     spec.setdefault("name", os.path.splitext(os.path.basename(path))[0])
     return parse(spec, where=f"{path}: [problem]")

@@ -8,6 +8,7 @@ import sys
 import click
 
 from .. import grid
+from ..errors import BpbenchError
 from ..network import ORDER_ALIASES, ORDERS
 from ..optimizers import HYPERPARAMETERS, MEANING
 
@@ -47,7 +48,7 @@ class Group(click.Group):
         except (click.Abort, KeyboardInterrupt):
             click.echo("bpbench: interrupted", err=True)
             sys.exit(130)
-        except (grid.GridError, ValueError, OSError) as e:
+        except (BpbenchError, OSError) as e:  # anything else is a bug: its traceback shows
             click.echo(f"bpbench: error: {e}", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
@@ -113,10 +114,10 @@ def load_table(path, partial=False):
     except results.IncompleteDataset:
         raise
     except Exception as e:  # pyarrow/pandas raise many types for a file that is not a table
-        raise ValueError(f"{path}: cannot read as a bpbench table ({type(e).__name__})")
+        raise BpbenchError(f"{path}: cannot read as a bpbench table ({type(e).__name__})")
     missing = set(results.COLUMNS) - set(df.columns)
     if missing:
-        raise ValueError(f"{path}: not a bpbench table (missing {', '.join(sorted(missing))})")
+        raise BpbenchError(f"{path}: not a bpbench table (missing {', '.join(sorted(missing))})")
     return df
 
 

@@ -4,6 +4,7 @@ import click
 from ..optimizers import HYPERPARAMETERS
 from . import echo_summary, load_table, main, order_option, partial_option
 from .formats import emit, format_option
+from ..errors import BpbenchError
 
 ROWS = 30  # rows of a long table that show prints as text
 # plots.KINDS and analysis.REDUCTIONS, spelled out so that the CLI starts without pandas
@@ -19,7 +20,7 @@ def filter_rows(df, table, optimizer, order):
     if order:
         df = df[df.order == order]
     if df.empty:
-        raise ValueError(f"{table} has no rows for " + " and ".join(
+        raise BpbenchError(f"{table} has no rows for " + " and ".join(
             f"{k} {v}" for k, v in (("optimizer", optimizer), ("order", order)) if v))
     for c in ("problem", "optimizer", "order"):
         if hasattr(df[c], "cat"):
@@ -83,7 +84,7 @@ def show(table, by, pivot, windows, restarts_, optimizer, order, fmt, partial):
         elif pivot:
             done, _ = pivots(df, *pivot)
             if not done:
-                raise ValueError(f"no optimizer in {table} has both {pivot[0]} and {pivot[1]}")
+                raise BpbenchError(f"no optimizer in {table} has both {pivot[0]} and {pivot[1]}")
             import pandas as pd
             out = pd.concat([p.stack().rename("median_steps").reset_index()
                              .assign(optimizer=opt, order=o) for opt, o, p in done])
