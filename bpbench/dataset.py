@@ -10,7 +10,10 @@ pandas / pyarrow read ``DIR`` whole and skip the ``_`` and ``.`` files.
 """
 import hashlib
 import json
+import math
 import os
+
+import numpy as np
 
 from . import __version__, files, problems
 from .grid import GridError
@@ -36,7 +39,7 @@ def spec(blocks, conf, fast, size):
         if b.problem.spec != problems.POST.spec:
             d["problem"] = b.problem.spec
         if b.seeds is not None:
-            d["seeds"] = [int(s) for s in b.seeds]
+            d["seeds"] = seed_spec(b.seeds)
         if b.sample is not None:
             d["sample"] = b.sample
         return d
@@ -47,22 +50,80 @@ def spec(blocks, conf, fast, size):
             "chunk_size": size}
 
 
+def seed_spec(seeds):
+    """Seeds for a manifest: a run of consecutive seeds as {start, num} (two million seeds
+    would be megabytes of JSON as a list), any other set as a list."""
+    a = np.asarray(seeds, dtype=np.int64)
+    if len(a) and np.all(np.diff(a) == 1):
+        return {"start": int(a[0]), "num": int(len(a))}
+    return a.tolist()
+
+
+def planned(spec):
+    """The number of chunks a manifest's spec plans (each block's size from its axes, sampled
+    points and seeds, cut into chunk_size pieces)."""
+    total = 0
+    for b in spec["blocks"]:
+        seeds = b.get("seeds")
+        n = (math.prod(len(a) for a in b["axes"].values())
+             * (b["sample"]["n"] if b.get("sample") else 1)
+             * (1 if seeds is None else seeds["num"] if isinstance(seeds, dict) else len(seeds)))
+        total += -(-n // spec["chunk_size"])
+    return total
+
+
+def read_manifest(path):
+    """A dataset directory's manifest, checked (its digest, and the chunk count against what
+    its spec plans: a hand-edited count would pass a partial dataset off as complete); None
+    where there is none; ValueError where it is corrupt."""
+    manifest = os.path.join(path, MANIFEST)
+    if not os.path.exists(manifest):
+        return None
+    try:
+        with open(manifest) as f:
+            m = json.load(f)
+        ok = (m["format"] == FORMAT and m["spec_sha256"] == _digest(m["spec"])
+              and m["chunks"] == planned(m["spec"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        raise GridError(f"{manifest} is corrupt or not a bpbench manifest (or was edited); "
+                        f"refusing to use {path}")
+    for b in m["spec"].get("blocks", []):  # written before "seed" was renamed inplace
+        b["order"] = ORDER_ALIASES.get(b.get("order"), b.get("order"))
+        if isinstance(b.get("seeds"), list):  # written before seeds were stored as ranges
+            b["seeds"] = seed_spec(b["seeds"])
+    return m
+
+
 def table_bytes(n):
     """A generous estimate of a table's size in memory: ~80 bytes a row."""
     return 80 * n
 
 
-def check_memory(n, fraction=0.25):
-    """Refuse, before any work, a table that would not fit comfortably in memory."""
+def memory():
+    """This machine's memory in bytes, or None where it cannot tell."""
     try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
-        return
-    need = table_bytes(n)
-    if need > fraction * total:
-        raise GridError(f"{n:,} configurations make a table of about {need / 2**30:.1f} GiB, "
-                        f"more than a quarter of this machine's {total / 2**30:.0f} GiB; "
-                        f"write it chunk by chunk to a directory instead: -o DIR/")
+        return None
+
+
+def too_big(need, fraction=0.25):
+    """Where need bytes are more than a quarter of memory: the words that say so, else None."""
+    total = memory()
+    if total is None or need <= fraction * total:
+        return None
+    return (f"about {need / 2**30:.1f} GiB, more than a quarter of this machine's "
+            f"{total / 2**30:.0f} GiB")
+
+
+def check_memory(n):
+    """Refuse, before any work, a table that would not fit comfortably in memory."""
+    said = too_big(table_bytes(n))
+    if said:
+        raise GridError(f"{n:,} configurations make a table of {said}; write it chunk by "
+                        f"chunk to a directory instead: -o DIR/")
 
 
 class Dataset:
@@ -76,30 +137,39 @@ class Dataset:
         # are; sweeps of up to 100,000 chunks keep the 5 digits they always had.
         self.width = max(5, len(str(len(self.chunks) - 1)))
         manifest = os.path.join(self.path, MANIFEST)
-        if os.path.exists(manifest):
-            if not resume:
-                raise GridError(f"{self.path} already holds a sweep; pass --resume to finish it, "
-                                f"or choose a new directory")
-            self._check(manifest)
-            self._lock()
-        else:
-            if os.path.isdir(self.path) and any(f != files.LOCK for f in os.listdir(self.path)):
-                raise GridError(f"{self.path} is not empty and holds no bpbench sweep; "
-                                f"choose a new or empty directory")
+        if not os.path.exists(manifest):
             if os.path.exists(self.path) and not os.path.isdir(self.path):
                 raise GridError(f"{self.path} exists and is not a directory")
             folder = os.path.dirname(os.path.abspath(self.path))
             if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
                 raise GridError(f"cannot create {self.path}: {folder} is missing or not writable")
             os.makedirs(self.path, exist_ok=True)
-            self._lock()
-            files.write_bytes(manifest, json.dumps(
-                {"format": FORMAT, "version": __version__, "spec": self.spec,
-                 "spec_sha256": _digest(self.spec), "chunks": len(self.chunks)},
-                indent=1).encode())
+        # Every check below is made with the lock held: two runs that both found no manifest
+        # would otherwise both write one, and the second would describe the other's rows.
+        self._lock()
+        try:
+            self._start(manifest, resume)
+        except BaseException:
+            self._held.close()
+            raise
         for f in os.listdir(self.path):  # temporaries of a killed run (ours: we hold the lock)
             if f.startswith(files.TMP_PREFIX) and f.endswith(files.TMP_SUFFIX):
                 os.unlink(os.path.join(self.path, f))
+
+    def _start(self, manifest, resume):
+        if os.path.exists(manifest):
+            if not resume:
+                raise GridError(f"{self.path} already holds a sweep; pass --resume to finish it, "
+                                f"or choose a new directory")
+            self._check()
+            return
+        if any(f != files.LOCK for f in os.listdir(self.path)):
+            raise GridError(f"{self.path} is not empty and holds no bpbench sweep; "
+                            f"choose a new or empty directory")
+        files.write_bytes(manifest, json.dumps(
+            {"format": FORMAT, "version": __version__, "spec": self.spec,
+             "spec_sha256": _digest(self.spec), "chunks": len(self.chunks)},
+            indent=1).encode())
 
     def _lock(self):
         self._held = files.lock(self.path)
@@ -107,18 +177,8 @@ class Dataset:
             raise GridError(f"another bpbench run is writing to {self.path}; wait for it to "
                             f"finish, or choose another directory")
 
-    def _check(self, manifest):
-        try:
-            with open(manifest) as f:
-                m = json.load(f)
-            ok = (m["format"] == FORMAT and m["spec_sha256"] == _digest(m["spec"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            ok = False
-        if not ok:
-            raise GridError(f"{manifest} is corrupt or not a bpbench manifest; refusing to "
-                            f"touch {self.path}")
-        for b in m["spec"].get("blocks", []):  # written before "seed" was renamed inplace
-            b["order"] = ORDER_ALIASES.get(b.get("order"), b.get("order"))
+    def _check(self):
+        m = read_manifest(self.path)
         if m["spec"] != self.spec:
             raise GridError(f"{self.path} holds a different sweep (grid, settings or chunking "
                             f"differ); resume it with the same sweep file and options, or "

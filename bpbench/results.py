@@ -10,6 +10,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from .errors import BpbenchError
 from .files import atomic_write
 from .network import ORDER_ALIASES, ORDERS
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS
@@ -90,12 +91,12 @@ def check_folder(path):
     """Fail before any work if no file could be written at path (raises ValueError)."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        raise ValueError(f"{path} is a directory")
+        raise BpbenchError(f"{path} is a directory")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise ValueError(f"cannot write {path}: folder {folder} does not exist")
+        raise BpbenchError(f"cannot write {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
-        raise ValueError(f"cannot write {path}: folder {folder} is not writable")
+        raise BpbenchError(f"cannot write {path}: folder {folder} is not writable")
 
 
 def check_writable(path, force=False):
@@ -103,9 +104,9 @@ def check_writable(path, force=False):
     path = os.fspath(path)
     check_folder(path)
     if os.path.exists(path) and not force:
-        raise ValueError(f"{path} exists; pass --force to overwrite it")
+        raise BpbenchError(f"{path} exists; pass --force to overwrite it")
     if not path.endswith((".parquet", ".pq", ".csv")):
-        raise ValueError(f"{path}: output must end in .parquet or .csv")
+        raise BpbenchError(f"{path}: output must end in .parquet or .csv")
 
 
 def save(df, path):
@@ -147,7 +148,7 @@ def load(path):
     return upgrade(df)
 
 
-class IncompleteDataset(ValueError):
+class IncompleteDataset(BpbenchError):
     """A dataset directory whose sweep has not finished."""
 
 
@@ -157,16 +158,18 @@ def load_dataset(path, partial=False):
     plans) is refused unless partial, which reads what is there and records "k of n" in
     attrs["chunks"]."""
     import glob
+
+    from .dataset import read_manifest
     path = os.fspath(path)
-    parts = sorted(glob.glob(os.path.join(path, "part-*.parquet")))
+    # escaped: a dataset called run[1] or r? must not read run1/ or merge r1/ and r2/
+    parts = sorted(glob.glob(os.path.join(glob.escape(path), "part-*.parquet")))
     if not parts:
-        raise ValueError(f"{path}: no part files, so not a bpbench dataset")
-    planned = None
-    try:
-        with open(os.path.join(path, "_manifest.json")) as f:
-            planned = int(json.load(f)["chunks"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+        raise BpbenchError(f"{path}: no part files, so not a bpbench dataset")
+    manifest = read_manifest(path)
+    planned = None if manifest is None else manifest["chunks"]
+    if planned is not None and len(parts) > planned:
+        raise BpbenchError(f"{path} holds {len(parts)} part files, more than the {planned} "
+                         f"chunks its manifest plans; not reading a mixed directory")
     if planned is not None and len(parts) < planned and not partial:
         raise IncompleteDataset(f"{path} holds {len(parts)} of the sweep's {planned} chunks: "
                                 f"finish it with bpbench run ... -o {path} --resume, or pass "
