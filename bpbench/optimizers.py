@@ -266,11 +266,14 @@ def quickprop(g, w, m, v, t, c, lr, mu, _2, _3, _4, _5):
 
     The parabola's jump D S / (P - S) is capped at mu times the previous step (mu, Fahlman's
     maximum growth factor, 1.75 by default); a gradient term is added only while the slope
-    keeps the previous step's direction."""
+    keeps the previous step's direction. Where the slope repeats exactly (P = S: a stuck unit
+    whose gradient is 0 twice, common in float32), the parabola has no minimum and the jump
+    would be 0/0 or infinite: bpbench takes no jump there (0), which leaves the gradient term,
+    so a stuck run stays stuck (max_steps) instead of turning NaN (diverged)."""
     s = -g
     zero = const(g, 0.0)
     shrink = mu / (const(g, 1.0) + mu)
-    jump = v * s / (m - s)
+    jump = select(m != s, v * s / (m - s), zero)
     up = select(s > 0, lr * s, zero) + select(s > shrink * m, mu * v, jump)
     down = select(s < 0, lr * s, zero) + select(s < shrink * m, mu * v, jump)
     step = select(v > 0, up, select(v < 0, down, lr * s))

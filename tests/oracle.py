@@ -22,6 +22,11 @@ def div(a, b):
     return a / b
 
 
+def jump(d, s, p):
+    """Quickprop's parabola jump D S / (P - S); none where the slope repeats (P = S)."""
+    return 0.0 if p == s else div(d * s, p - s)
+
+
 def step_size(optimizer, g, m, v, n, t, lr, beta, beta2, eps):
     """u for parameter n (w -= u), updating its state m[n], v[n]: torch.optim's formulas."""
     if optimizer == "sgd":
@@ -66,9 +71,9 @@ def new_weight(optimizer, w, g, m, v, n, t, c, lr=None, beta=None, beta2=None, e
         s, p, d = -g, m[n], v[n]
         shrink = mu / (1 + mu)
         if d > 0:
-            step = (lr * s if s > 0 else 0.0) + (mu * d if s > shrink * p else div(d * s, p - s))
+            step = (lr * s if s > 0 else 0.0) + (mu * d if s > shrink * p else jump(d, s, p))
         elif d < 0:
-            step = (lr * s if s < 0 else 0.0) + (mu * d if s < shrink * p else div(d * s, p - s))
+            step = (lr * s if s < 0 else 0.0) + (mu * d if s < shrink * p else jump(d, s, p))
         else:
             step = lr * s
         m[n], v[n] = s, step
