@@ -32,7 +32,7 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
     can tell (cpu), else chunk by chunk. backend_options go to the backend (the dask
     scheduler address)."""
     from . import dataset, results
-    module = backend_module(backend)
+    module = backend_module(backend, fast, {b.problem.shape for b in blocks})
     dtype = np.dtype(conf["dtype"])
     attrs = run_attrs(conf, backend, fast, extra_attrs, blocks)
     plan = chunks if chunks is not None else dataset.plan(blocks)
@@ -208,6 +208,7 @@ def _one(optimizer, order, problem, seed, hyper):
     b = grid.block(optimizer, order, problem, seed, **hyper)
     if b.size != 1:
         raise grid.GridError("a trace takes one value per hyperparameter and one seed")
+    backend_module("serial", shapes=[b.problem.shape])  # traces run on the serial backend
     return b
 
 
@@ -260,6 +261,8 @@ def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
         5, ``b3`` is unit 3's bias), its value during forward pass n (``p``), its gradient
         dE/dp at that pass (``grad_p``) and the optimizer's state after the update that
         follows (``m_p``, ``v_p``, for the slots the rule keeps: see ``Optimizer.state``).
+        A fixed bias (``bias = "fixed"``) is not trained: its gradient is NaN (not computed)
+        and it has no state columns.
 
     Returns
     -------
@@ -284,7 +287,8 @@ def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
                        "output": output.astype(np.float64), "loss": loss.astype(np.float64)})
     if weights:
         df = pd.concat([df, _weights(b, conf, len(df))], axis=1)
-    df.attrs.update(conf, problem=b.problem.name,
+    df.attrs.update(conf, margin=grid.margin_for(conf, b.problem) or None,
+                    problem=b.problem.name,
                     optimizer=optimizer, order=b.order, status=status,
                     **{h: float(v[0]) for h, v in b.axes.items()})
     if b.seeds is not None:
@@ -307,8 +311,13 @@ def _weights(b, conf, n):
     value = S[:, PARAMS:PARAMS + 3 * k].reshape(n, k, 3)
     before = np.vstack([W0[:, 0][None, :], value[:-1, :, 0]])  # weights during pass n
     cols = {}
-    for j, p in enumerate(names):
+    for j, (p, param) in enumerate(zip(names, shape.params)):
         cols[p] = before[:, j]
+        if param[0] == "b" and shape.bias == "fixed":
+            # not trained: the kernel computes no gradient for it (NaN, not a false 0) and
+            # the optimizer keeps no state
+            cols[f"grad_{p}"] = np.full(n, np.nan)
+            continue
         cols[f"grad_{p}"] = S[:, PARAMS + 3 * k + j]
         for slot in OPTIMIZERS[b.optimizer].state:
             cols[f"{slot}_{p}"] = value[:, j, "mv".index(slot) + 1]

@@ -151,6 +151,16 @@ _HYPER = ", ".join(f"h{r}" for r in range(HYPER))  # the rule's hyperparameters,
 
 BIASES = ("none", "fixed", "trained")
 
+# What the unrolled source compiles (measured on the 2-core development machines, RESULTS.md
+# "Unrolled limits"): a sum written as one expression of more than MAX_CHAIN terms (the
+# finite-weights check has one per parameter, a gradient one per pattern) overflows Python's
+# recursion in flat.py's ast.unparse (encoder-20-10); and Numba's compile grows with the
+# parameter-pattern products: encoder-10-5's 1,150 take 85-94 s exact, and overflow Numba's own
+# recursion after 86 s in fast mode. Until the kernels loop over the shape, larger networks are
+# refused before anything compiles (the numpy backend, which compiles nothing, takes them).
+MAX_CHAIN = 250
+MAX_UNROLLED = {False: 1200, True: 500}  # parameters x patterns, by fast
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -186,6 +196,20 @@ class Shape:
         sep = "_" if sum(self.layers) > 9 else ""
         return [f"w{first[p[1]] + p[3]}{sep}{first[p[1] + 1] + p[2]}" if p[0] == "w"
                 else f"b{first[p[1] + 1] + p[2]}" for p in self.params]
+
+    def unrolled_error(self, fast=False):
+        """Why the compiled kernels cannot be built for this shape (see MAX_CHAIN), or None."""
+        n = len(self.params)
+        chain = max(n, self.patterns, *self.layers)
+        size = n * self.patterns
+        if chain <= MAX_CHAIN and size <= MAX_UNROLLED[bool(fast)]:
+            return None
+        layers = "-".join(map(str, self.layers))
+        return (f"the {layers} network with {self.patterns} patterns ({n} parameters) is too "
+                f"large for the compiled backends' unrolled kernels (at most "
+                f"{MAX_UNROLLED[bool(fast)]:,} parameters x patterns"
+                + (" in fast mode" if fast else "") + f", and {MAX_CHAIN} of either); run it "
+                f"with --backend numpy")
 
     @property
     def data_size(self):

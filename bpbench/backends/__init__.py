@@ -19,10 +19,24 @@ BACKENDS = {
 }
 
 
-def backend_module(name):
+# Backends with a fast mode (kernels.FAST_FLAGS): the numpy and cuda ones compute one way.
+FAST = ("serial", "cpu", "dask")
+COMPILED = ("serial", "cpu", "dask", "cuda")  # build unrolled kernels per shape
+
+
+def backend_module(name, fast=False, shapes=()):
+    """The backend's module, after checking, before any work, that it can run: the flag fast,
+    the network shapes, the hardware."""
+    from ..grid import GridError
     if name not in BACKENDS:
-        from ..grid import GridError
         raise GridError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
+    if fast and name not in FAST:
+        raise GridError(f"the {name} backend has no fast mode; drop --fast (fast=True), or "
+                        f"use one of the {', '.join(FAST[:-1])} or {FAST[-1]} backends")
+    for shape in shapes if name in COMPILED else ():
+        why = shape.unrolled_error(fast)
+        if why:
+            raise GridError(why)
     module = importlib.import_module(f"{__name__}.{name}")
     if hasattr(module, "require"):  # fail before any work when the hardware is missing
         module.require()

@@ -4,10 +4,12 @@ import time
 import numpy as np
 from numba import njit
 
+from ..dataset import too_big
+from ..grid import GridError
 from ..kernels import compiled, dispatcher, interpret, specialise
 from ..optimizers import uses_decay
 from ..network import LOSS, OUT, net, rows
-from ..training import MAX_STEPS, RUNNING, start, step
+from ..training import MAX_STEPS, RUNNING, STATUSES, start, step
 
 # Bound per shape, optimizer, order and criterion by kernels.specialise:
 update = advance = forward = backprop = pack = verdict = None
@@ -135,6 +137,11 @@ def _recorded(template, width, record, shape, optimizer, order, H, W0, K, tol, m
         n, status = kernel(H, W0, K, threshold, max_steps, hist)
         if n <= length:
             return hist[:n], status
+        # a trace's table holds several copies of the record (8 bytes a number, as float64)
+        said = too_big(4 * 8 * n * width)
+        if said:
+            raise GridError(f"this run took {n:,} forward passes ({STATUSES[status]}); their "
+                            f"trace would take {said}: lower max_steps")
         length = n  # deterministic: the rerun takes the same path
 
 

@@ -95,6 +95,7 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
         label = sweep_file
     if output is None:
         output = os.path.splitext(os.path.basename(sweep_file))[0] + ".parquet"
+    backend_module(backend, fast, {b.problem.shape for b in blocks})  # before any file
     n = sum(b.size for b in blocks)
     size = chunk_size or dataset.CHUNK
     chunks = dataset.plan(blocks, size)
@@ -151,6 +152,19 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
         results.save(df, output)
     echo_summary(df)
     click.echo(f"saved {len(df):,} rows to {output} ({wall:.2f} s)")
+    nothing_converged(df)
+
+
+def nothing_converged(df):
+    """A note where no configuration converged: with torch's default learning rates (1e-3 for
+    sgd) a run of the default length rarely does, and a table of 0% says nothing about why."""
+    if (df.status == "converged").any():
+        return
+    counts = df.status.value_counts()
+    why = ", ".join(f"{counts[s]:,} {s}" for s in ("max_steps", "diverged") if counts.get(s))
+    click.echo(f"note: no configuration converged ({why}); try other learning rates (--lr "
+               f"0.1,1,10: an lr not given is torch.optim's default, 1e-3 for sgd) or a larger "
+               f"--max-steps", err=True)
 
 
 class _Stop:
@@ -184,5 +198,3 @@ def progress(total, quiet):
     from tqdm import tqdm
     return tqdm(total=total, unit="config", unit_scale=True, file=sys.stderr, delay=1.0,
                 disable=quiet or not sys.stderr.isatty(), leave=False)
-
-
