@@ -20,13 +20,23 @@ def same_table(optimizer, order, dtype="float64", against=None, **hyper):
     kw = dict(order=order, dtype=dtype, max_steps=150, **hyper)
     gpu = bpbench.sweep(optimizer, backend="cuda", **kw)
     cpu = bpbench.sweep(optimizer, backend=against or exact_backends(optimizer, order)[0], **kw)
-    pd.testing.assert_frame_equal(gpu.drop(columns=["final_loss", "final_output"]),
-                                  cpu.drop(columns=["final_loss", "final_output"]),
-                                  check_like=True)
-    # The simulator computes with NumPy's exp, a GPU with CUDA's, the CPU kernels with libm's.
-    np.testing.assert_allclose(gpu.final_output, cpu.final_output, rtol=1e-6)
+    assert_same_up_to_exp(gpu, cpu)
     assert gpu.attrs["backend"] == "cuda"
     return gpu
+
+
+def assert_same_up_to_exp(gpu, cpu):
+    """The simulator computes with NumPy's exp (which differs between its AVX-512 and AVX2
+    paths), a GPU with CUDA's, the CPU kernels with libm's: a last-bit difference in exp
+    sends a chaotic run that never converges anywhere else. So every configuration's status
+    must agree, and converged runs' steps and outputs; runs cut off at max_steps or diverged
+    are compared by status alone."""
+    pd.testing.assert_frame_equal(gpu.drop(columns=["steps", "final_loss", "final_output"]),
+                                  cpu.drop(columns=["steps", "final_loss", "final_output"]),
+                                  check_like=True)
+    done = (cpu.status == "converged").to_numpy()
+    assert list(gpu.steps[done]) == list(cpu.steps[done])
+    np.testing.assert_allclose(gpu.final_output[done], cpu.final_output[done], rtol=1e-6)
 
 
 FIRST = ["sgd", "momentum", "nesterov", "rmsprop", "adam", "adagrad"]
@@ -114,4 +124,6 @@ def test_chunks_are_joined_into_device_sized_launches(tmp_path):
     gpu = pd.read_parquet(tmp_path / "g")
     cpu = bpbench.sweep("sgd", lr={"start": 0.5, "stop": 20, "num": 12, "scale": "log"},
                         max_steps=60)
-    assert list(gpu.steps) == list(cpu.steps) and list(gpu.status) == list(cpu.status)
+    assert list(gpu.status) == list(cpu.status)
+    done = (cpu.status == "converged").to_numpy()
+    assert list(gpu.steps[done]) == list(cpu.steps[done])
