@@ -8,7 +8,7 @@ import pytest
 import bpbench
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULES = ["bpbench", "bpbench.api", "bpbench.analysis", "bpbench.plots"]
+MODULES = ["bpbench", "bpbench.api", "bpbench.analysis", "bpbench.plots", "bpbench.studies"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -24,6 +24,6 @@ def test_docstring_examples(name, monkeypatch):
 
 def test_public_functions_are_documented():
     for name in ("sweep", "sweep_file", "trace", "trajectory", "summary", "restarts", "pivot",
-                 "plot"):
+                 "plot", "compare"):
         doc = getattr(bpbench, name).__doc__
         assert all(part in doc for part in ("Parameters", "Returns", "Examples")), name

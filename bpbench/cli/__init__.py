@@ -121,4 +121,26 @@ def load_table(path, partial=False):
     return df
 
 
+JUDGED_BY = ("tol", "margin", "max_steps", "dtype")  # settings tables must share to be read as one
+
+
+def load_tables(paths, partial=False):
+    """Several tables (files or dataset directories) as one, when they were judged alike:
+    the same tol, margin, max_steps and dtype (refused in one line where they differ)."""
+    from .. import results
+    frames = [load_table(p, partial) for p in paths]
+    if len(frames) == 1:
+        return frames[0]
+    for k in JUDGED_BY:
+        values = {repr(f.attrs.get(k)) for f in frames}
+        if len(values) > 1:
+            raise BpbenchError(f"the tables differ in {k} ({', '.join(sorted(values))}); "
+                               f"compare tables run with the same settings")
+    for c in ("optimizer", "order"):  # union the categories, as concat does for problem
+        names = list(dict.fromkeys(x for f in frames for x in f[c].cat.categories))
+        frames = [f.assign(**{c: f[c].cat.set_categories(names)}) for f in frames]
+    attrs = {k: frames[0].attrs[k] for k in JUDGED_BY if k in frames[0].attrs}
+    return results.concat(frames, attrs)
+
+
 from . import claim, info, sweep, tables  # noqa: E402,F401  (registers the commands)

@@ -202,3 +202,62 @@ def plot(table, output, kind, x, y, hue, facet, optimizer, order, value, reduce,
     plots.plot(df, kind, output, x=x, y=y, hue=hue, facet=facet, value=value, reduce=reduce,
                cmap=cmap, vmin=vmin, vmax=vmax, mark=mark, logx=logx, logy=logy)
     click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.argument("tables", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--select", type=click.Choice(["success", "median", "robust"]), default="success",
+              show_default=True,
+              help="what 'best' means: success (highest success rate, then lowest median "
+                   "steps), median (lowest median steps, then success) or robust (highest "
+                   "lower 95% bound of the success rate, then median)")
+@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None,
+              help="choose each best setting on the lowest (1 - F) share of the seeds and "
+                   "report it on the rest (e.g. 0.5)")
+@click.option("--pairs", is_flag=True,
+              help="also test every two optimizers on their shared seeds: McNemar's exact test "
+                   "on success, Wilcoxon signed-rank on steps, Holm-adjusted")
+@click.option("--optimizer", metavar="NAMES", default=None,
+              help="only these optimizers' rows (a comma list)")
+@order_option(default=None, help="only this update order's rows")
+@format_option
+@partial_option
+def compare(tables, select, holdout, pairs, optimizer, order, fmt, partial):
+    """Each optimizer at its best setting, with 95% intervals, from tables with restarts.
+
+    One row per problem, optimizer and order: the setting chosen by --select, its restarts,
+    success rate with a Wilson interval, median steps (runs that never converged count as
+    infinitely slow) with its order-statistic interval, and the 10% and 90% quantiles of
+    steps (scipy.stats). Several TABLES (files or dataset directories) are read as one when
+    they share tol, margin, max_steps and dtype. --format md prints both tables; csv and json
+    print one, the pairwise table with --pairs.
+
+    Example: bpbench run sweeps/xor_restarts.toml -o xor.parquet; bpbench compare xor.parquet
+    --pairs --holdout 0.5
+    """
+    from ..studies import compare as compare_
+    from . import load_tables
+    df = filter_rows(load_tables(tables, partial), ", ".join(tables), optimizer, order)
+    out = compare_(df, select, holdout, pairs)
+    best, tests = out if pairs else (out, None)
+    if fmt == "md":  # a document: both tables
+        emit(best, fmt, float_format="{:.4g}")
+        if pairs:
+            click.echo()
+            emit(tests, fmt, float_format="{:.3g}")
+        return
+    if fmt != "text":
+        emit(tests if pairs else best, fmt, float_format="{:.4g}")
+        return
+    click.echo(f"best setting per optimizer: {best.attrs['select']}; 95% intervals "
+               f"(success: Wilson; median steps, failures infinite: order statistics)")
+    cols = ["problem", "optimizer", "order", "setting", "restarts", "success", "success_low",
+            "success_high", "median_steps", "median_low", "median_high", "q10", "q90"]
+    click.echo(best[cols].to_string(index=False, float_format="{:.4g}".format))
+    if pairs:
+        click.echo("\npairs on shared seeds (a_only / b_only: runs only that one converged); "
+                   "p-values Holm-adjusted over all pairs: p_success McNemar exact, p_steps "
+                   "Wilcoxon signed-rank with failures ranked last")
+        click.echo(tests.drop(columns=["p_success_raw", "p_steps_raw"])
+                   .to_string(index=False, float_format="{:.3g}".format))

@@ -1,0 +1,113 @@
+"""compare: each optimizer at its best setting, intervals from scipy.stats, paired tests."""
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+import bpbench
+from bpbench.cli import main
+from bpbench.studies import compare, holm, split
+
+
+def table(runs):
+    """A results table from {(optimizer, lr): [steps or None per seed 0..n-1]}."""
+    rows = []
+    for (optimizer, lr), steps in runs.items():
+        for seed, s in enumerate(steps):
+            rows.append({"problem": "p", "optimizer": optimizer, "order": "simultaneous",
+                         "lr": lr, "seed": seed, "steps": s,
+                         "status": "converged" if s is not None else "max_steps"})
+    df = pd.DataFrame(rows)
+    for c in ("problem", "optimizer", "order", "status"):
+        df[c] = df[c].astype("category")
+    df["steps"] = df.steps.astype("Int64")
+    df["seed"] = df.seed.astype("Int64")
+    return df
+
+
+@pytest.fixture(scope="module")
+def xor():
+    return bpbench.sweep(["sgd", "momentum"], problem="xor", lr=[0.5, 2.0],
+                         seed={"start": 0, "num": 60}, max_steps=2000)
+
+
+def test_intervals_are_scipys(xor):
+    best = compare(xor)
+    for _, row in best.iterrows():
+        runs = xor[(xor.optimizer == row.optimizer) & (xor.lr == row.lr)]
+        steps = runs.steps.astype("Float64").fillna(np.inf).to_numpy(float)
+        k, n = int(np.isfinite(steps).sum()), len(steps)
+        wilson = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
+        assert (row.restarts, row.success) == (n, k / n)
+        assert (row.success_low, row.success_high) == (wilson.low, wilson.high)
+        ci = stats.quantile_test(steps, p=0.5).confidence_interval(0.95)
+        assert (row.median_low, row.median_high) == (ci.low, ci.high)
+        assert row.median_low <= row.median_steps <= row.median_high
+        # the chosen setting has the highest success rate of its optimizer's
+        rates = xor[xor.optimizer == row.optimizer].groupby("lr").status.apply(
+            lambda s: (s == "converged").mean())
+        assert row.success == rates.max()
+
+
+def test_selection_rules_and_holdout():
+    # lr 1: converges 9 of 10 but slowly; lr 2: 7 of 10, fast
+    slow = [100] * 9 + [None]
+    fast = [10] * 7 + [None] * 3
+    df = table({("sgd", 1.0): slow, ("sgd", 2.0): fast})
+    assert compare(df, "success").lr[0] == 1.0
+    assert compare(df, "median").lr[0] == 2.0
+    assert compare(df, "robust").lr[0] == 1.0
+    # chosen on seeds 0..4 (both converge there, lr 2 faster), reported on 5..9
+    held = compare(df, "success", holdout=0.5)
+    assert held.lr[0] == 2.0 and held.restarts[0] == 5 and held.success[0] == 0.4
+    assert split(np.arange(10), 0.3) == (set(range(7)), set(range(7, 10)))
+    with pytest.raises(ValueError, match="no seed"):
+        compare(df, holdout=0.01)
+
+
+def test_pairs_where_the_answer_is_known():
+    n = 40
+    a = [10 + s % 3 for s in range(n)]  # always converges, fast
+    b = [50 + s % 3 if s < 20 else None for s in range(n)]  # half fail, all slower
+    same = list(a)  # a's twin
+    df = table({("sgd", 1.0): a, ("momentum", 1.0): b, ("adam", 1.0): same})
+    best, pairs = compare(df, pairs=True)
+    ab = pairs[(pairs.a == "sgd simultaneous") & (pairs.b == "momentum simultaneous")].iloc[0]
+    assert (ab.seeds, ab.a_only, ab.b_only) == (n, 20, 0)
+    assert ab.p_success_raw == pytest.approx(2 * 0.5 ** 20)  # McNemar exact: 20 vs 0
+    assert ab.p_steps_raw == stats.wilcoxon(np.array(a, float),
+                                            np.array([s or 53 for s in b], float)).pvalue
+    twins = pairs[(pairs.a == "sgd simultaneous") & (pairs.b == "adam simultaneous")].iloc[0]
+    assert twins.p_success_raw == 1.0 and twins.p_steps_raw == 1.0
+    assert list(pairs.p_success) == list(holm(pairs.p_success_raw))
+    assert (pairs.p_steps >= pairs.p_steps_raw).all()
+
+
+def test_holm():
+    # Holm (1979): sorted p times m, m-1, ..., kept monotone, capped at 1
+    assert list(holm([0.01, 0.04, 0.03])) == pytest.approx([0.03, 0.06, 0.06])
+    assert list(holm([0.5, 0.9])) == [1.0, 1.0]
+
+
+def test_compare_cli_formats_and_errors(xor, tmp_path):
+    path = tmp_path / "x.parquet"
+    xor.to_parquet(path)
+    r = CliRunner().invoke(main, ["compare", str(path), "--pairs", "--format", "md"])
+    assert r.exit_code == 0, r.output
+    assert "success_low" in r.stdout and "p_success" in r.stdout
+    r = CliRunner().invoke(main, ["compare", str(path), "--format", "csv"])
+    back = pd.read_csv(io.StringIO(r.stdout))
+    assert list(back.optimizer) == ["sgd", "momentum"]
+    r = CliRunner().invoke(main, ["compare", str(path), "--pairs", "--holdout", "0.5"])
+    assert r.exit_code == 0 and "chosen on 50% of the seeds" in r.stdout
+    post = tmp_path / "post.parquet"
+    bpbench.sweep("sgd", lr=[0.5, 1.0]).to_parquet(post)
+    r = CliRunner().invoke(main, ["compare", str(post)])
+    assert r.exit_code == 1 and "needs random restarts" in r.stderr
+    other = tmp_path / "o.parquet"
+    bpbench.sweep("sgd", problem="xor", lr=1.0, seed=[0, 1], max_steps=300).to_parquet(other)
+    r = CliRunner().invoke(main, ["compare", str(path), str(other)])
+    assert r.exit_code == 1 and "differ in max_steps" in r.stderr
