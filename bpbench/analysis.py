@@ -48,8 +48,10 @@ def summary(df, by=()):
         median_inf); ``best``, the setting with the fewest steps (ties: the first in grid
         order), and ``robust_best``, the fewest steps among settings whose grid neighbours (one
         step up or down any hyperparameter axis) also converge, which an isolated lucky cell
-        beside a region that fails cannot win. With random restarts both compare settings by
-        their median over restarts.
+        beside a region that fails cannot win. With random restarts, ``best`` is the setting
+        with the highest success rate, then the lowest median steps: what `compare` calls
+        best by default, so "best" means one thing everywhere; ``robust_best`` compares the
+        settings' medians.
 
     Examples
     --------
@@ -69,9 +71,9 @@ def summary(df, by=()):
             iqr = q3 - q1
         share = g.status.value_counts(normalize=True)
         per = settings_median(g)
-        ok = per[np.isfinite(per.median_steps)]
         shown = worth_naming(g)
-        best = "-" if ok.empty else describe(ok.loc[ok.median_steps.idxmin()], shown)
+        best = ("-" if not per.success.any()
+                else describe(best_first(per).iloc[0], shown))
         robust = robust_settings(per)
         robust_best = ("-" if robust.empty
                        else describe(robust.loc[robust.median_steps.idxmin()], shown))
@@ -94,11 +96,43 @@ def settings_median(df):
     """One row per setting (problem, optimizer, order, hyperparameters), in grid order, with
     its median steps over restarts (failures as inf; a single run's own steps)."""
     keys = settings_of(df)
-    d = df.assign(_steps=steps_or_inf(df))
+    steps = steps_or_inf(df)
+    d = df.assign(_steps=steps, _ok=np.isfinite(steps))
     # pandas' own median is median_inf here (steps are integers or inf: the mean of the middle
     # two is exact, and inf once either is), and thousands of times faster than calling it
-    return (d.groupby(keys, observed=True, sort=False, dropna=False)["_steps"]
-            .median().rename("median_steps").reset_index())
+    return (d.groupby(keys, observed=True, sort=False, dropna=False)
+            .agg(median_steps=("_steps", "median"), success=("_ok", "mean")).reset_index())
+
+
+# What "best" means, everywhere (summary, show, compare, plots): the rules by name, each a
+# sort of the settings' success rate, median steps (failures infinite) and the lower Wilson
+# bound of the success rate, best first; ties keep the grid's order.
+SELECT = {
+    "success": (["success", "median_steps"], [False, True],
+                "highest success rate, then lowest median steps"),
+    "median": (["median_steps", "success"], [True, False],
+               "lowest median steps (failures infinite), then highest success rate"),
+    "robust": (["success_low", "median_steps"], [False, True],
+               "highest lower 95% Wilson bound of the success rate, then lowest median steps"),
+}
+
+
+def best_first(per, select="success"):
+    """per (one row per setting) sorted best first by the rule `select` (see SELECT)."""
+    by, ascending, _ = SELECT[select]
+    return per.sort_values(by, ascending=ascending, kind="stable")
+
+
+def at_best(df, select="success"):
+    """The rows (every restart) of each problem, optimizer and order's best setting, by the
+    rule `select` ("success" or "median"; see SELECT)."""
+    keys = settings_of(df)
+    per = settings_median(df)
+    tops = pd.DataFrame([best_first(g, select).iloc[0]
+                         for _, g in per.groupby(GROUP, observed=True, sort=False)])
+    out = df.merge(tops[keys], on=keys, how="inner")  # NaN matches NaN: sgd has no beta
+    out.attrs = dict(df.attrs)
+    return out
 
 
 def robust_settings(per):

@@ -13,6 +13,7 @@ Every figure says in its title what it shows and in its caption how the rest was
 import textwrap
 
 import numpy as np
+import pandas as pd
 
 from . import analysis
 from .analysis import GROUP, ecdf, hyperparameters, label as setting_label, reduce_to
@@ -20,7 +21,7 @@ from .errors import BpbenchError
 
 MAX_PANELS = 24
 CATEGORICAL = 2  # axes with at most this many values, or unevenly spaced ones, are categories
-KINDS = ("auto", "heatmap", "line", "scatter", "ecdf")
+KINDS = ("auto", "heatmap", "line", "scatter", "ecdf", "compare")
 
 
 class _Figures:
@@ -137,8 +138,22 @@ def _panel_title(facet, panel):
 
 
 def _titles(fig, df, caption):
-    fig.suptitle(f"{_what(df)}{_criterion(df)}", fontsize="medium")
+    fig.suptitle(_title(df, 90), fontsize="medium")
     fig.supxlabel(textwrap.fill(caption, 110), fontsize="small")
+
+
+def _title(df, width, what=None):
+    """The figure's title, wrapped to width characters rather than clipped at the edges."""
+    return textwrap.fill(f"{what or _what(df)}{_criterion(df)}", width)
+
+
+def _steps_label(df, reduce):
+    """What a steps axis shows: a median over restarts, over the other settings, or one run."""
+    restarts = analysis.has_restarts(df)
+    if reduce == "median":
+        return "median steps, over " + ("restarts and " if restarts else "") + "other settings"
+    return ("median steps over restarts, best other setting" if restarts
+            else "steps, best other setting")
 
 
 def _what(df):
@@ -231,7 +246,7 @@ def heatmap(df, x, y, facet=None, value="steps", reduce="median", cmap="viridis"
         axes[0].legend(fontsize="small", loc="lower left")
     if mesh is not None and norm is not None:
         fig.colorbar(mesh, ax=axes, label="share of runs converged" if value == "success"
-                     else f"{'median' if reduce == 'median' else 'fewest'} steps")
+                     else _steps_label(df, reduce))
     _titles(fig, df, _caption(df, (x, y, facet), value, reduce))
     return fig
 
@@ -303,7 +318,7 @@ def line(df, x="lr", hue="optimizer", facet=None, value="steps", reduce="best", 
                        np.nanmin(y) > 0 else 1)
         ax.set_xlabel(x)
         ax.set_ylabel("share of runs converged" if value == "success" else
-                      f"{'median' if reduce == 'median' else 'fewest'} steps")
+                      _steps_label(df, reduce))
         ax.set_title(_panel_title(facet, panel))
         if logx or (logx is None and _wide(part[x].dropna())):
             ax.set_xscale("log")
@@ -384,26 +399,92 @@ def scatter(df, x, y, value="steps", cmap="viridis", vmin=None, vmax=None, mark=
     return fig
 
 
-def ecdf_curves(df):
-    """For each setting, the fraction of its restarts converged by step t (log step axis):
-    a curve that rises early and high is fast and reliable. Returns the Figure."""
+MAX_CURVES = 12  # more than a reader can tell apart in one plot
+
+
+def ecdf_curves(df, reduce="best"):
+    """The share of restarts converged by step t (log step axis), one curve per problem,
+    optimizer and order: at its best setting (reduce="best": the highest success rate, then
+    the lowest median steps, as `compare` chooses), or over all its settings' restarts pooled
+    (reduce="median"). A curve that rises early and high is fast and reliable. Returns the
+    Figure."""
+    if reduce not in analysis.REDUCTIONS:
+        raise BpbenchError(f"reduce must be one of {', '.join(analysis.REDUCTIONS)}, not "
+                           f"{reduce!r}")
     plt = _figures()
-    e = ecdf(df)
-    keys = [k for k in e.columns if k not in ("step", "fraction", "problem")]
-    varying = [k for k in keys if e[k].nunique(dropna=False) > 1] or keys[:1]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
-    groups = list(e.groupby(keys, observed=True, sort=False, dropna=False))
-    for _, g in groups:
-        ax.step(g.step, g.fraction, where="post", label=setting_label(g.iloc[0], varying))
+    d = analysis.at_best(df) if reduce == "best" else df
+    hs = [h for h in hyperparameters(d) if reduce == "best"]
+    groups = list(d.groupby(GROUP, observed=True, sort=False))
+    if len(groups) > MAX_CURVES:
+        raise BpbenchError(f"{len(groups)} optimizers, orders and problems would draw "
+                           f"{len(groups)} curves, more than the {MAX_CURVES} a reader can tell "
+                           f"apart; pick some with --optimizer or --order")
+    fig, ax = plt.subplots(figsize=(9, 4.8), constrained_layout=True)
+    many_problems = d.problem.nunique() > 1
+    sizes = []
+    for i, (key, g) in enumerate(groups):
+        e = ecdf(g.assign(**{h: np.nan for h in hyperparameters(g)}))  # one curve
+        row = g.iloc[0]
+        name = " ".join(str(k) for k in (key if many_problems else key[1:]))
+        setting = " ".join(f"{h}={row[h]:.3g}" for h in hs
+                           if pd.notna(row[h]) and df[df.optimizer == row.optimizer][h]
+                           .nunique() > 1)
+        colour = f"C{i}" if len(groups) <= 10 else plt.get_cmap("tab20")(i % 20)
+        ax.step(e.step, e.fraction, where="post", color=colour,
+                label=f"{name}: {setting}" if setting else name)
+        sizes.append(len(g))
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("step (forward pass)")
-    ax.set_ylabel("fraction of restarts converged")
-    n = int(df.groupby(keys, observed=True, dropna=False).size().max())
-    ax.set_title(f"{_what(df)}: up to {n:,} restarts per setting{_criterion(df)}",
+    n = f"{min(sizes):,}" if min(sizes) == max(sizes) else f"{min(sizes):,} to {max(sizes):,}"
+    ax.set_ylabel(f"share of {n} restarts converged by step t")
+    how = ("each at its best setting: " + analysis.SELECT["success"][2] if reduce == "best"
+           else "every setting's restarts pooled")
+    ax.set_title(_title(d, 80, f"{_what(d)} ({how})"), fontsize="medium")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # off the data
+    return fig
+
+
+def compare_plot(df, select="success", holdout=None):
+    """Each problem, optimizer and order at its best setting (`bpbench.compare`): the success
+    rate and the median steps, each a point with its 95% interval (a median whose upper bound
+    is infinite, too few restarts converging to bound it, runs to the right edge with an
+    arrow). Returns the Figure."""
+    from .studies import compare
+    plt = _figures()
+    best = compare(df, select, holdout)
+    names = [" ".join(str(r[c]) for c in GROUP if best[c].nunique() > 1 or c == "optimizer")
+             + f" ({r.setting})" for _, r in best.iterrows()]
+    y = np.arange(len(best))[::-1]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 1.2 + 0.45 * len(best)),
+                                      constrained_layout=True, sharey=True)
+    left.errorbar(best.success, y, xerr=[best.success - best.success_low,
+                                         best.success_high - best.success],
+                  fmt="o", color="C0", capsize=3)
+    left.set_xlim(-0.02, 1.02)
+    left.set_xlabel(f"share of {int(best.restarts.max()):,} restarts converged (95% Wilson)")
+    left.set_yticks(y, names)
+    finite = np.isfinite(best.median_steps)
+    top = np.nanmax(np.where(np.isfinite(best.median_high), best.median_high,
+                             best.median_steps.where(finite)).astype(float))
+    edge = (top if np.isfinite(top) else 10.0) * 1.5
+    for yi, (_, r) in zip(y, best.iterrows()):
+        if not np.isfinite(r.median_steps):
+            right.annotate("median: never", (edge, yi), ha="right", va="center",
+                           fontsize="small", color="0.4")
+            continue
+        hi = r.median_high if np.isfinite(r.median_high) else edge
+        right.plot([r.median_low, hi], [yi, yi], color="C1")
+        right.plot(r.median_steps, yi, "o", color="C1")
+        if not np.isfinite(r.median_high):
+            right.annotate("", (edge, yi), (edge / 1.15, yi),
+                           arrowprops=dict(arrowstyle="->", color="C1"))
+    right.set_xscale("log")
+    right.set_xlim(right=edge * 1.05)
+    right.set_xlabel("median steps, failures infinite (95% order-statistic interval)")
+    fig.suptitle(_title(df, 90, f"{_what(df)}: each at its best setting"),
                  fontsize="medium")
-    if len(groups) <= 12:
-        ax.legend(fontsize="small")
+    fig.supxlabel(textwrap.fill("Best: " + best.attrs["select"], 110), fontsize="small")
     return fig
 
 
@@ -521,8 +602,10 @@ def plot(df, kind="auto", output=None, *, x="lr", y="beta", hue="optimizer", fac
         fig = line(df, x, hue, facet, value, reduce or "best", logx, logy, mark)
     elif kind == "scatter":
         fig = scatter(df, x, y, value, cmap, vmin, vmax, mark)
+    elif kind == "compare":
+        fig = compare_plot(df)
     else:
-        fig = ecdf_curves(df)
+        fig = ecdf_curves(df, reduce or "best")
     if output:
         save(fig, output)
     return fig

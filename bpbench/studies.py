@@ -13,24 +13,10 @@ Only Holm's adjustment, three lines, is written here (scipy has none).
 import numpy as np
 import pandas as pd
 
-from .analysis import GROUP, hyperparameters, quantiles_inf, steps_or_inf
+from .analysis import GROUP, SELECT, best_first, hyperparameters, quantiles_inf, steps_or_inf
 from .errors import BpbenchError
 
-SELECT = ("success", "median", "robust")
-SELECT_RULES = {
-    "success": "highest success rate, then lowest median steps",
-    "median": "lowest median steps (failures infinite), then highest success rate",
-    "robust": "highest lower 95% Wilson bound of the success rate, then lowest median steps",
-}
 CONFIDENCE = 0.95
-
-
-def _ranked(per, select):
-    """per (one row per setting) sorted best first by the selection rule."""
-    by, ascending = {"success": (["success", "median_steps"], [False, True]),
-                     "median": (["median_steps", "success"], [True, False]),
-                     "robust": (["success_low", "median_steps"], [False, True])}[select]
-    return per.sort_values(by, ascending=ascending, kind="stable")  # ties: the grid's order
 
 
 def split(seeds, holdout):
@@ -127,7 +113,7 @@ def compare(df, select="success", holdout=None, pairs=False):
         for setting, g in chosen.groupby(hs, dropna=False, sort=False):
             setting = setting if isinstance(setting, tuple) else (setting,)
             per.append(dict(zip(hs, setting), **setting_stats(g)))
-        top = _ranked(pd.DataFrame(per), select).iloc[0]
+        top = best_first(pd.DataFrame(per), select).iloc[0]
         named = [h for h in hs if part[h].nunique() > 1] or hs[:1]  # what the grid varied
         mask = np.ones(len(part), bool)
         for h in hs:
@@ -141,7 +127,7 @@ def compare(df, select="success", holdout=None, pairs=False):
     out = pd.DataFrame(rows)
     for c in GROUP:
         out[c] = out[c].astype("category")
-    out.attrs = dict(df.attrs, select=SELECT_RULES[select] + (
+    out.attrs = dict(df.attrs, select=SELECT[select][2] + (
         f"; chosen on {1 - holdout:.0%} of the seeds (the lowest), reported on the rest"
         if holdout else "; chosen and reported on the same seeds"))
     if pairs:

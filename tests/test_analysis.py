@@ -194,9 +194,13 @@ def test_ecdf_and_success_heatmap_figures(tmp_path):
     fig = plots.ecdf_curves(df)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_ylim() == (0, 1.02)
-    assert len(ax.get_lines()) == 2
-    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["lr=0.1", "lr=1"]
+    # one curve per optimizer, at its best setting (lr 0.1: 3 of 4 converge, lr 1: 1 of 4)
+    assert len(ax.get_lines()) == 1
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sgd simultaneous: lr=0.1"]
     assert max(ax.get_lines()[0].get_ydata()) == 0.75
+    assert ax.get_ylabel() == "share of 4 restarts converged by step t"
+    pooled = plots.ecdf_curves(df, reduce="median").axes[0]  # both settings' 8 restarts
+    assert len(pooled.get_lines()) == 1 and max(pooled.get_lines()[0].get_ydata()) == 0.5
     two = pd.concat([df, df.assign(eps=0.1)], ignore_index=True)
     fig = plots.heatmap(two.assign(eps=two.eps.fillna(0.01)), "lr", "eps", value="success")
     bar = fig.axes[-1]

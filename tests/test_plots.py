@@ -160,7 +160,7 @@ def test_plot_cli_lines_and_errors(optimizers, tmp_path):
 def test_titles_state_the_criterion_or_nothing(optimizers):
     xor = bpbench.sweep("sgd", problem="xor", lr=[1.0, 2.0], seed={"start": 0, "num": 20},
                         max_steps=500)
-    title = plots.ecdf_curves(xor).axes[0].get_title()
+    title = plots.ecdf_curves(xor).axes[0].get_title().replace("\n", " ")  # wrapped
     assert "every output within 0.4 of its target, at most 500 steps" in title
     lost = xor.copy()
     lost.attrs = {}  # as after some pandas operations: no criterion rather than a wrong one

@@ -111,3 +111,25 @@ def test_compare_cli_formats_and_errors(xor, tmp_path):
     bpbench.sweep("sgd", problem="xor", lr=1.0, seed=[0, 1], max_steps=300).to_parquet(other)
     r = CliRunner().invoke(main, ["compare", str(path), str(other)])
     assert r.exit_code == 1 and "differ in max_steps" in r.stderr
+
+
+def test_best_means_one_thing_in_summary_compare_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    from bpbench import analysis, plots
+    slow = [100] * 9 + [None]  # lr 1: 90% converge, slowly
+    fast = [10] * 7 + [None] * 3  # lr 2: 70%, fast (the lower median)
+    df = table({("sgd", 1.0): slow, ("sgd", 2.0): fast})
+    assert analysis.summary(df).best[0] == "lr=1" and compare(df).lr[0] == 1.0
+    ax = plots.ecdf_curves(df).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sgd simultaneous: lr=1"]
+    fig = plots.compare_plot(df)
+    assert "restarts converged" in fig.axes[0].get_xlabel()
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["sgd (lr=1)"]
+
+
+def test_ecdf_refuses_more_curves_than_a_reader_can_tell_apart():
+    pytest.importorskip("matplotlib")
+    from bpbench import plots
+    df = table({(o, 1.0): [10, None] for o in bpbench.OPTIMIZERS})
+    with pytest.raises(ValueError, match="more than the 12"):
+        plots.ecdf_curves(df)
