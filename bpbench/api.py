@@ -58,6 +58,18 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
         yield i, results.frame(blocks[b], *out, attrs, lo=lo), int(out[0].sum())
 
 
+def fill(ds, conf, backend="cpu", fast=False, extra_attrs=None, progress=None,
+         **backend_options):
+    """Run the chunks of a dataset.Dataset that have no part file yet, saving each chunk's
+    part as it finishes; yield (chunk number, config-steps) after each. The one runner of
+    `bpbench run -o DIR/` and `sweep(..., output=DIR)`."""
+    done = {i for i in range(len(ds.chunks)) if ds.done(i)}
+    for i, df, steps in iter_chunks(ds.blocks, conf, backend, fast, ds.chunks, done,
+                                    extra_attrs, progress, **backend_options):
+        ds.write(i, df)
+        yield i, steps
+
+
 def _in_order(module, jobs, fast, **options):
     for i, args in jobs:
         yield i, module.run(*args, fast=fast, **options)
@@ -78,7 +90,7 @@ def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None, **back
 
 def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
           max_steps=10000, margin=None, backend="cpu", dtype="float64", fast=False,
-          scheduler=None, sample=None, **hyper):
+          scheduler=None, sample=None, output=None, resume=False, chunk_size=None, **hyper):
     """Train every configuration of a grid; one row per configuration.
 
     Parameters
@@ -116,6 +128,11 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
         ``{"n": 4096, "method": "sobol" | "random" | "lhs", "seed": 0}``: draw n points
         jointly over every range given without ``num`` (log-uniform where ``scale="log"``),
         by scipy.stats.qmc, crossed with the other axes.
+    output : str or path, optional
+        A dataset directory to write, chunk by chunk, as ``bpbench run -o DIR/`` does; the
+        table returned is read back from it. With ``resume=True`` an existing one is
+        finished, or extended by the configurations it lacks (more seeds, more blocks),
+        keeping every part it holds. chunk_size: configurations per part file (65,536).
     **hyper
         Each hyperparameter (lr, beta, beta2, eps, weight_decay, momentum_decay, eta_minus,
         eta_plus, step_min, step_max, mu; only those the optimizers use) as a number, a
@@ -157,14 +174,22 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
         raise grid.GridError("scheduler= needs backend='dask'")
     blocks = grid.blocks(optimizer, order, problem, seed, sample, **hyper)
     return _run_checked(blocks, grid.settings(tol, max_steps, dtype, margin), backend, fast,
-                        scheduler)
+                        scheduler, output=output, resume=resume, chunk_size=chunk_size)
 
 
-def _run_checked(blocks, conf, backend, fast, scheduler, extra_attrs=None):
-    from .dataset import check_memory
-    check_memory(sum(b.size for b in blocks))
+def _run_checked(blocks, conf, backend, fast, scheduler, extra_attrs=None, output=None,
+                 resume=False, chunk_size=None):
+    from . import dataset, results
     options = {"scheduler": scheduler} if scheduler else {}
-    return run_blocks(blocks, conf, backend, fast, extra_attrs, **options)
+    if output is None:
+        dataset.check_memory(sum(b.size for b in blocks))
+        return run_blocks(blocks, conf, backend, fast, extra_attrs, **options)
+    backend_module(backend, fast, {b.problem.shape for b in blocks})  # before any file
+    ds = dataset.Dataset(output, blocks, conf, fast, chunk_size or dataset.CHUNK, resume)
+    for _ in fill(ds, conf, backend, fast, extra_attrs, **options):
+        pass
+    dataset.check_memory(sum(b.size for b in ds.blocks))
+    return results.load_dataset(output)
 
 
 def sweep_file(path, *, backend="cpu", fast=False, scheduler=None, **overrides):

@@ -7,7 +7,12 @@ is done exactly when its part file exists. ``DIR/_manifest.json`` (written once,
 records the sweep's specification and the chunk plan; ``--resume`` refuses a directory whose
 manifest describes a different sweep, and a lock keeps two runs from writing one directory.
 pandas / pyarrow read ``DIR`` whole and skip the ``_`` and ``.`` files.
+
+A dataset grows: ``--resume`` with a sweep that adds seeds to its blocks, or adds blocks,
+runs only the configurations it does not hold yet, as an extension with part files of its own
+(``DIR/part-g001-NNNNN.parquet``, read after the first ones), listed in the manifest.
 """
+import dataclasses
 import hashlib
 import json
 import math
@@ -72,6 +77,20 @@ def planned(spec):
     return total
 
 
+def _key(block_spec):
+    """What makes two manifest blocks the same block, seeds aside."""
+    return json.dumps({k: v for k, v in block_spec.items() if k != "seeds"}, sort_keys=True)
+
+
+def _seed_values(s):
+    """A manifest's seeds as an int64 array (None: a block without seeds)."""
+    if s is None:
+        return None
+    if isinstance(s, dict):
+        return np.arange(s["start"], s["start"] + s["num"], dtype=np.int64)
+    return np.asarray(s, dtype=np.int64)
+
+
 def read_manifest(path):
     """A dataset directory's manifest, checked (its digest, and the chunk count against what
     its spec plans: a hand-edited count would pass a partial dataset off as complete); None
@@ -82,8 +101,10 @@ def read_manifest(path):
     try:
         with open(manifest) as f:
             m = json.load(f)
+        ext = m.get("extensions", [])
         ok = (m["format"] == FORMAT and m["spec_sha256"] == _digest(m["spec"])
-              and m["chunks"] == planned(m["spec"]))
+              and (not ext or m["extensions_sha256"] == _digest(ext))
+              and m["chunks"] == sum(planned(s) for s in [m["spec"]] + ext))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         ok = False
     if not ok:
@@ -127,15 +148,14 @@ def check_memory(n):
 
 
 class Dataset:
-    """A directory of part files plus its manifest."""
+    """A directory of part files plus its manifest. blocks, chunks: every generation's (the
+    first sweep, then each extension), chunk i's part file at part(i)."""
 
     def __init__(self, path, blocks, conf, fast, size=CHUNK, resume=False):
         self.path = os.fspath(path)
-        self.chunks = plan(blocks, size)
+        self.size = size
         self.spec = spec(blocks, conf, fast, size)
-        # Part names sort in chunk order (pandas reads DIR in name order) however many there
-        # are; sweeps of up to 100,000 chunks keep the 5 digits they always had.
-        self.width = max(5, len(str(len(self.chunks) - 1)))
+        self.generations = [list(blocks)]
         manifest = os.path.join(self.path, MANIFEST)
         if not os.path.exists(manifest):
             if os.path.exists(self.path) and not os.path.isdir(self.path):
@@ -148,28 +168,44 @@ class Dataset:
         # would otherwise both write one, and the second would describe the other's rows.
         self._lock()
         try:
-            self._start(manifest, resume)
+            self._start(manifest, resume, blocks, conf, fast)
         except BaseException:
             self._held.close()
             raise
+        self._layout()
         for f in os.listdir(self.path):  # temporaries of a killed run (ours: we hold the lock)
             if f.startswith(files.TMP_PREFIX) and f.endswith(files.TMP_SUFFIX):
                 os.unlink(os.path.join(self.path, f))
 
-    def _start(self, manifest, resume):
+    def _layout(self):
+        """Every generation's blocks and chunks, one after the other, and their part names:
+        part-NNNNN for the first sweep's (as always), part-gGGG-NNNNN for extension G's. Names
+        sort in chunk order (pandas reads DIR in name order) however many there are."""
+        self.blocks, self.chunks, self._names = [], [], []
+        for g, blocks in enumerate(self.generations):
+            chunks = plan(blocks, self.size)
+            width = max(5, len(str(len(chunks) - 1)))
+            prefix = "part-" if g == 0 else f"part-g{g:03d}-"
+            self.chunks += [(b + len(self.blocks), lo, hi) for b, lo, hi in chunks]
+            self._names += [f"{prefix}{i:0{width}d}.parquet" for i in range(len(chunks))]
+            self.blocks += blocks
+
+    def _start(self, manifest, resume, blocks, conf, fast):
         if os.path.exists(manifest):
             if not resume:
                 raise GridError(f"{self.path} already holds a sweep; pass --resume to finish it, "
                                 f"or choose a new directory")
-            self._check()
+            self._resume(blocks, conf, fast)
             return
         if any(f != files.LOCK for f in os.listdir(self.path)):
             raise GridError(f"{self.path} is not empty and holds no bpbench sweep; "
                             f"choose a new or empty directory")
-        files.write_bytes(manifest, json.dumps(
-            {"format": FORMAT, "version": __version__, "spec": self.spec,
-             "spec_sha256": _digest(self.spec), "chunks": len(self.chunks)},
-            indent=1).encode())
+        self._write_manifest({"format": FORMAT, "version": __version__, "spec": self.spec,
+                              "spec_sha256": _digest(self.spec)})
+
+    def _write_manifest(self, m):
+        m["chunks"] = sum(planned(s) for s in [m["spec"]] + m.get("extensions", []))
+        files.write_bytes(os.path.join(self.path, MANIFEST), json.dumps(m, indent=1).encode())
 
     def _lock(self):
         self._held = files.lock(self.path)
@@ -177,15 +213,50 @@ class Dataset:
             raise GridError(f"another bpbench run is writing to {self.path}; wait for it to "
                             f"finish, or choose another directory")
 
-    def _check(self):
+    def _resume(self, blocks, conf, fast):
+        """Finish the dataset, and extend it by what the sweep asks for that it does not hold:
+        seeds added to a block, or blocks added."""
         m = read_manifest(self.path)
-        if m["spec"] != self.spec:
-            raise GridError(f"{self.path} holds a different sweep (grid, settings or chunking "
-                            f"differ); resume it with the same sweep file and options, or "
-                            f"choose a new directory")
+        held = [m["spec"]] + m.get("extensions", [])
+        if held == [self.spec]:
+            return  # the same sweep: finish it
+        if any(held[0][k] != self.spec[k] for k in ("settings", "fast", "chunk_size")):
+            raise GridError(f"{self.path} holds a different sweep (its settings or chunking "
+                            f"differ); resume it with the same settings and options, or choose "
+                            f"a new directory")
+        asked = {_key(d): b for d, b in zip(self.spec["blocks"], blocks)}
+        covered, generations = {}, []
+        for g in held:
+            generation = []
+            for d in g["blocks"]:
+                k = _key(d)
+                if k not in asked:
+                    raise GridError(f"{self.path} holds a different sweep: its {d['optimizer']} "
+                                    f"{d['order']} block is not in this one (grid or problem "
+                                    f"differ); resume with a sweep that includes everything "
+                                    f"the dataset holds, or choose a new directory")
+                seeds = _seed_values(d.get("seeds"))
+                generation.append(dataclasses.replace(asked[k], seeds=seeds))
+                covered.setdefault(k, set()).update(() if seeds is None else seeds.tolist())
+            generations.append(generation)
+        new = []
+        for d, b in zip(self.spec["blocks"], blocks):
+            k = _key(d)
+            if k not in covered:
+                new.append(b)
+            elif b.seeds is not None:
+                extra = [s for s in b.seeds.tolist() if s not in covered[k]]
+                if extra:
+                    new.append(dataclasses.replace(b, seeds=np.array(extra, dtype=np.int64)))
+        self.generations = generations
+        if new:
+            self.generations.append(new)
+            m["extensions"] = held[1:] + [spec(new, conf, fast, self.size)]
+            m["extensions_sha256"] = _digest(m["extensions"])
+            self._write_manifest(m)
 
     def part(self, i):
-        return os.path.join(self.path, f"part-{i:0{self.width}d}.parquet")
+        return os.path.join(self.path, self._names[i])
 
     def done(self, i):
         return os.path.exists(self.part(i))

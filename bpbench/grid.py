@@ -483,6 +483,30 @@ def margin_for(conf, problem):
     return problem.margin or 0.0
 
 
+def _problems(spec, default_name, where):
+    """The problems of a sweep file's `problem` (or a run block's): one name, file or table,
+    or a list of them, each run by every block it applies to. A table without a name takes
+    the sweep's."""
+    specs = spec if isinstance(spec, list) else [spec]
+    if not specs:
+        raise GridError(f"{where}: problem is an empty list")
+    out = []
+    for s in specs:
+        if isinstance(s, dict):
+            s = dict(s)
+            s.setdefault("name", default_name)
+        try:
+            out.append(problems.resolve(s))
+        except problems.ProblemError as e:
+            raise GridError(f"{where}: {e}") from None
+    names = [p.name for p in out]
+    if len(set(names)) < len(names):
+        twice = sorted(n for n in names if names.count(n) > 1)[0]
+        raise GridError(f"{where}: two problems are called {twice!r}; give each a name of its "
+                        f"own")
+    return out
+
+
 def load(path, overrides=None):
     """(blocks, settings) from a TOML sweep file; overrides (hyperparameter axes, order or
     settings, from the command line) replace the file's values."""
@@ -497,14 +521,9 @@ def parse(doc, overrides=None, where="sweep"):
         raise GridError(f"{where}: unknown key {sorted(unknown)[0]!r}; top-level keys are "
                         f"name, description, problem, tol, max_steps, dtype, margin and "
                         f"[[run]] blocks")
-    prob_spec = overrides.pop("problem", None) or doc.get("problem")
-    if isinstance(prob_spec, dict):
-        prob_spec = dict(prob_spec)
-        prob_spec.setdefault("name", str(doc.get("name", "custom")))
-    try:
-        prob = problems.resolve(prob_spec)
-    except problems.ProblemError as e:
-        raise GridError(f"{where}: {e}") from None
+    cli_problem = overrides.pop("problem", None)
+    default = str(doc.get("name", "custom"))
+    probs = _problems(cli_problem or doc.get("problem"), default, where)
     seed = overrides.pop("seed", None)
     sample = overrides.pop("sample", None)
     runs = doc.get("run")
@@ -549,12 +568,14 @@ def parse(doc, overrides=None, where="sweep"):
                         pairs = canonical(OPTIMIZERS[opt], {alias: r.pop(alias)})
                         r.update({t: v for t, v in pairs.items() if t not in mine})
                 r.update(mine)
-        if "problem" in r:
-            raise GridError(f"{where}: run block {i}: the problem is set once, at the top level")
+        own = r.pop("problem", None)
+        block_no = f"run block {i}: " if len(runs) > 1 or where != "command line" else ""
+        mine = (probs if own is None or cli_problem  # --problem replaces every block's
+                else _problems(own, default, f"{where}: {block_no}".rstrip(": ")))
         try:
-            out += blocks(name, problem=prob, **r)
+            for prob in mine:
+                out += blocks(name, problem=prob, **r)
         except GridError as e:
-            block_no = f"run block {i}: " if len(runs) > 1 or where != "command line" else ""
             raise GridError(f"{where}: {block_no}{e}") from None
     check_size(sum(b.size for b in out))
     return out, conf

@@ -133,3 +133,103 @@ def test_ecdf_refuses_more_curves_than_a_reader_can_tell_apart():
     df = table({(o, 1.0): [10, None] for o in bpbench.OPTIMIZERS})
     with pytest.raises(ValueError, match="more than the 12"):
         plots.ecdf_curves(df)
+
+
+def counting(monkeypatch):
+    """The configurations the cpu backend computes, counted (precompile, which runs one to
+    compile, is left out)."""
+    import functools
+
+    from bpbench import precompile
+    from bpbench.backends import cpu
+    monkeypatch.setattr(precompile, "precompile", lambda *a, **k: 0)
+    seen = []
+    real = cpu.run
+
+    @functools.wraps(real)
+    def run(*args, **kw):
+        seen.append(args[3].shape[1])
+        return real(*args, **kw)
+    monkeypatch.setattr(cpu, "run", run)
+    return seen
+
+
+STUDY = """
+problem = ["xor", "encoder-4-2"]
+max_steps = 300
+[[run]]
+optimizer = "sgd"
+lr = [1.0, 4.0]
+seed = {{ start = 0, num = {n} }}
+[[run]]
+optimizer = "momentum"
+problem = "xor"
+lr = 1.0
+seed = {{ start = 0, num = {n} }}
+"""
+
+
+def test_a_study_of_two_problems_grows_seed_by_seed(tmp_path, monkeypatch):
+    seen = counting(monkeypatch)
+    f, out = tmp_path / "study.toml", tmp_path / "d"
+    f.write_text(STUDY.format(n=10))
+    r = CliRunner().invoke(main, ["run", str(f), "-o", f"{out}/", "--chunk-size", "8", "-q"])
+    assert r.exit_code == 0, r.output
+    first = sorted(p.name for p in out.glob("part-*"))
+    before = {p: p.read_bytes() for p in out.glob("part-*")}
+    df = pd.read_parquet(out)
+    assert set(df.problem) == {"xor", "encoder-4-2"} and len(df) == 2 * 2 * 10 + 10
+    assert sum(seen) == 50 and set(df[df.optimizer == "momentum"].problem) == {"xor"}
+    seen.clear()
+    f.write_text(STUDY.format(n=25))  # 15 more seeds everywhere
+    r = CliRunner().invoke(main, ["run", str(f), "-o", f"{out}/", "--chunk-size", "8", "-q",
+                                  "--resume"])
+    assert r.exit_code == 0, r.output
+    assert sum(seen) == 5 * 15  # only the new seeds were computed
+    assert all(p.read_bytes() == b for p, b in before.items())  # the old parts untouched
+    grown = bpbench.results.load_dataset(out)
+    assert len(grown) == 5 * 25 and not grown.duplicated(["problem", "optimizer", "lr",
+                                                          "seed"]).any()
+    assert sorted(p.name for p in out.glob("part-*"))[:len(first)] == first
+    seen.clear()  # the same sweep again: nothing to do
+    r = CliRunner().invoke(main, ["run", str(f), "-o", f"{out}/", "--chunk-size", "8", "-q",
+                                  "--resume"])
+    assert r.exit_code == 0 and sum(seen) == 0
+    # a sweep that leaves out a block the dataset holds is refused
+    f.write_text(STUDY.format(n=25).split("[[run]]\noptimizer = \"momentum\"")[0])
+    r = CliRunner().invoke(main, ["run", str(f), "-o", f"{out}/", "--chunk-size", "8", "-q",
+                                  "--resume"])
+    assert r.exit_code == 1 and "momentum simultaneous block is not in this one" in r.stderr
+
+
+def test_the_api_writes_and_extends_a_dataset(tmp_path):
+    out = tmp_path / "d"
+    kw = dict(problem="xor", lr=2.0, max_steps=300, output=out, chunk_size=4)
+    a = bpbench.sweep("sgd", seed={"start": 0, "num": 6}, **kw)
+    assert len(a) == 6 and (out / "_manifest.json").exists()
+    with pytest.raises(ValueError, match="already holds a sweep"):
+        bpbench.sweep("sgd", seed={"start": 0, "num": 6}, **kw)
+    b = bpbench.sweep("sgd", seed={"start": 0, "num": 9}, resume=True, **kw)
+    alone = bpbench.sweep("sgd", problem="xor", lr=2.0, max_steps=300,
+                          seed={"start": 0, "num": 9})
+    key = ["seed"]
+    assert (b.sort_values(key, ignore_index=True)[["seed", "steps", "status"]]
+            .equals(alone[["seed", "steps", "status"]]))
+
+
+def test_several_tables_read_as_one_when_judged_alike(tmp_path):
+    a, b, c = (tmp_path / f"{n}.parquet" for n in "abc")
+    bpbench.sweep("sgd", problem="xor", lr=2.0, seed=[0, 1, 2], max_steps=300).to_parquet(a)
+    bpbench.sweep("momentum", problem="xor", lr=1.0, seed=[0, 1, 2],
+                  max_steps=300).to_parquet(b)
+    bpbench.sweep("sgd", problem="xor", lr=2.0, seed=[3], max_steps=200).to_parquet(c)
+    for command in (["show"], ["compare"], ["plot", "-o", str(tmp_path / "p.png"),
+                                             "--kind", "ecdf"]):
+        r = CliRunner().invoke(main, [command[0], str(a), str(b), *command[1:]])
+        assert r.exit_code == 0, r.output
+        r = CliRunner().invoke(main, [command[0], str(a), str(c), *command[1:]])
+        assert r.exit_code == 1 and "differ in max_steps" in r.stderr
+        r = CliRunner().invoke(main, [command[0], str(a), str(a), *command[1:]])
+        assert r.exit_code == 1 and "share 3 configurations" in r.stderr
+    r = CliRunner().invoke(main, ["compare", str(a), str(b), "--pairs"])
+    assert "sgd simultaneous" in r.stdout and "momentum simultaneous" in r.stdout

@@ -140,7 +140,13 @@ def load_tables(paths, partial=False):
         names = list(dict.fromkeys(x for f in frames for x in f[c].cat.categories))
         frames = [f.assign(**{c: f[c].cat.set_categories(names)}) for f in frames]
     attrs = {k: frames[0].attrs[k] for k in JUDGED_BY if k in frames[0].attrs}
-    return results.concat(frames, attrs)
+    df = results.concat(frames, attrs)
+    from ..analysis import settings_of
+    twice = int(df.duplicated(settings_of(df) + ["seed"]).sum())
+    if twice:
+        raise BpbenchError(f"the tables share {twice:,} configurations (the same setting and "
+                           f"seed), which would count twice; read them one at a time")
+    return df
 
 
 from . import claim, info, sweep, tables  # noqa: E402,F401  (registers the commands)

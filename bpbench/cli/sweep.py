@@ -68,7 +68,7 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
     import time
 
     from .. import dataset, results
-    from ..api import iter_chunks
+    from ..api import fill, iter_chunks
     from ..backends import backend_module
 
     backend_module(backend)
@@ -96,19 +96,20 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
     if output is None:
         output = os.path.splitext(os.path.basename(sweep_file))[0] + ".parquet"
     backend_module(backend, fast, {b.problem.shape for b in blocks})  # before any file
-    n = sum(b.size for b in blocks)
     size = chunk_size or dataset.CHUNK
     chunks = dataset.plan(blocks, size)
     as_dir = output.endswith(os.sep) or os.path.isdir(output) or not os.path.splitext(output)[1]
     if as_dir:
         ds = dataset.Dataset(output, blocks, conf, fast, size, resume)
+        blocks, chunks = ds.blocks, ds.chunks  # with any part it holds or extends
         done = {i for i in range(len(chunks)) if ds.done(i)}
     else:
         if resume:
             raise click.UsageError("--resume needs a directory output (-o DIR/)")
         results.check_writable(output, force)
-        dataset.check_memory(n)
+        dataset.check_memory(sum(b.size for b in blocks))
         done = set()
+    n = sum(b.size for b in blocks)
     click.echo(f"{label}: {len(blocks)} block(s), {n:,} configurations, backend {backend}"
                + (f", {len(done)} of {len(chunks)} chunks already done" if done else ""),
                err=True)
@@ -116,15 +117,20 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
     frames, steps, finished = [], 0, len(done)
     t0 = time.perf_counter()
     bar = progress(sum(hi - lo for i, (_, lo, hi) in enumerate(chunks) if i not in done), quiet)
+    attrs = {"sweep": os.path.basename(label)}
+
+    def computed():  # (chunk, config-steps) as each chunk is saved or kept
+        if as_dir:
+            yield from fill(ds, conf, backend, fast, attrs, bar.update, **options)
+            return
+        for i, df, cs in iter_chunks(blocks, conf, backend, fast, chunks, done, attrs,
+                                     bar.update, **options):
+            frames.append((i, df))
+            yield i, cs
+
     try:
         with deferred_interrupt() as stop:
-            for i, df, cs in iter_chunks(blocks, conf, backend, fast, chunks, done,
-                                         {"sweep": os.path.basename(label)}, bar.update,
-                                         **options):
-                if as_dir:
-                    ds.write(i, df)
-                else:
-                    frames.append((i, df))
+            for i, cs in computed():
                 finished += 1
                 steps += cs
                 bar.set_postfix_str(f"{steps / (time.perf_counter() - t0):.3g} config-steps/s")

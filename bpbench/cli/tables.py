@@ -2,7 +2,7 @@
 import click
 
 from ..optimizers import HYPERPARAMETERS
-from . import echo_summary, load_table, main, order_option, partial_option
+from . import echo_summary, load_tables, main, order_option, partial_option
 from .formats import emit, format_option
 from ..errors import BpbenchError
 
@@ -42,7 +42,7 @@ def pivots(df, x, y):
 
 
 @main.command()
-@click.argument("table", type=click.Path(exists=True))
+@click.argument("tables", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--by", multiple=True, type=click.Choice(HYPERPARAMETERS),
               help="also split the summary by this hyperparameter (repeatable)")
 @click.option("--pivot", nargs=2, metavar="X Y", default=None,
@@ -58,8 +58,11 @@ def pivots(df, x, y):
 @order_option(default=None, help="only this update order's rows")
 @format_option
 @partial_option
-def show(table, by, pivot, windows, restarts_, optimizer, order, fmt, partial):
-    """Summarise a saved table (a file or a dataset directory) per problem, optimizer and order.
+def show(tables, by, pivot, windows, restarts_, optimizer, order, fmt, partial):
+    """Summarise saved tables (files or dataset directories) per problem, optimizer and order.
+
+    Several TABLES are read as one when they were judged alike (the same tol, margin,
+    max_steps and dtype), e.g. two sweeps of one study.
 
     Configurations, the share converged / at max_steps / diverged, min, median and IQR of
     steps, the best configuration (fewest steps) and the robust best (fewest steps among
@@ -72,7 +75,8 @@ def show(table, by, pivot, windows, restarts_, optimizer, order, fmt, partial):
     --restarts asks for (a pivot as a tidy table: one row per cell).
     """
     from .. import analysis
-    df = filter_rows(load_table(table, partial), table, optimizer, order)
+    table = ", ".join(tables)
+    df = filter_rows(load_tables(tables, partial), table, optimizer, order)
     if fmt != "text":
         views = [v for v, on in (("--windows", windows), ("--pivot", pivot),
                                  ("--restarts", restarts_)) if on]
@@ -143,7 +147,7 @@ def parse_mark(ctx, param, text):
 
 
 @main.command()
-@click.argument("table", type=click.Path(exists=True))
+@click.argument("tables", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="image file to write (.png, .svg, .pdf)")
 @click.option("--kind", type=click.Choice(KINDS), default="auto", show_default=True,
@@ -181,9 +185,11 @@ def parse_mark(ctx, param, text):
 @click.option("--logy/--no-logy", default=None,
               help="log steps on lines  [default: when steps span 10x or more]")
 @partial_option
-def plot(table, output, kind, x, y, hue, facet, optimizer, order, value, reduce, mark, cmap,
+def plot(tables, output, kind, x, y, hue, facet, optimizer, order, value, reduce, mark, cmap,
          vmin, vmax, logx, logy, partial):
-    """Draw a saved table: heatmap, lines, scatter or restart ECDFs.
+    """Draw saved tables: heatmap, lines, scatter, restart ECDFs or a comparison.
+
+    Several TABLES are read as one when they were judged alike (see show).
 
     Titles say the problem, optimizers, order and convergence criterion; captions say what
     the colour or height is and how the hyperparameters not drawn (and the seeds) were
@@ -199,7 +205,7 @@ def plot(table, output, kind, x, y, hue, facet, optimizer, order, value, reduce,
     """
     from .. import plots, results
     results.check_folder(output)
-    df = filter_rows(load_table(table, partial), table, optimizer, order)
+    df = filter_rows(load_tables(tables, partial), ", ".join(tables), optimizer, order)
     plots.plot(df, kind, output, x=x, y=y, hue=hue, facet=facet, value=value, reduce=reduce,
                cmap=cmap, vmin=vmin, vmax=vmax, mark=mark, logx=logx, logy=logy)
     click.echo(f"wrote {output}")
@@ -238,7 +244,6 @@ def compare(tables, select, holdout, pairs, optimizer, order, fmt, partial):
     --pairs --holdout 0.5
     """
     from ..studies import compare as compare_
-    from . import load_tables
     df = filter_rows(load_tables(tables, partial), ", ".join(tables), optimizer, order)
     out = compare_(df, select, holdout, pairs)
     best, tests = out if pairs else (out, None)
