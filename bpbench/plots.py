@@ -21,7 +21,7 @@ from .errors import BpbenchError
 
 MAX_PANELS = 24
 CATEGORICAL = 2  # axes with at most this many values, or unevenly spaced ones, are categories
-KINDS = ("auto", "heatmap", "line", "scatter", "ecdf", "compare")
+KINDS = ("auto", "heatmap", "line", "scatter", "ecdf", "compare", "curves")
 
 
 class _Figures:
@@ -488,6 +488,32 @@ def compare_plot(df, select="success", holdout=None):
     return fig
 
 
+def curves_plot(df, seeds=100):
+    """Learning curves over restarts (`bpbench.curves`): per optimizer at its best setting,
+    the median loss against step and a band from the 10% to the 90% quantile over its first
+    `seeds` restarts. Returns the Figure."""
+    from .studies import curves
+    plt = _figures()
+    c = curves(df, seeds)
+    fig, ax = plt.subplots(figsize=(9, 4.8), constrained_layout=True)
+    many = c.problem.nunique() > 1
+    for i, (key, g) in enumerate(c.groupby(GROUP, observed=True, sort=False)):
+        colour = f"C{i % 10}"
+        name = " ".join(str(k) for k in (key if many else key[1:]))
+        low, high = (g[q].clip(lower=1e-300).to_numpy(float) for q in ("q10", "q90"))
+        ax.fill_between(g.step, low, high, color=colour, alpha=0.2, lw=0)
+        ax.plot(g.step, g.q50.clip(lower=1e-300), color=colour,
+                label=f"{name}: {g.setting.iloc[0]}")
+    ax.set_yscale("log")
+    ax.set_xscale("log")
+    ax.set_xlabel("step (forward pass)")
+    n = c.restarts.max()
+    ax.set_ylabel(f"loss E: median and 10-90% band over {n:,} restarts")
+    ax.set_title(_title(df, 80, f"{_what(df)} (each at its best setting)"), fontsize="medium")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
+
+
 def loss_curves(traces, logx=None):
     """Loss (log scale) against step for several traces: a list of (label, trace DataFrame).
     A colour per optimizer, a line style per update order. logx None puts the steps on a log
@@ -604,6 +630,8 @@ def plot(df, kind="auto", output=None, *, x="lr", y="beta", hue="optimizer", fac
         fig = scatter(df, x, y, value, cmap, vmin, vmax, mark)
     elif kind == "compare":
         fig = compare_plot(df)
+    elif kind == "curves":
+        fig = curves_plot(df)
     else:
         fig = ecdf_curves(df, reduce or "best")
     if output:

@@ -179,3 +179,85 @@ def pairwise(best_rows):
     out["p_success"] = holm(out.p_success_raw) if len(out) else []
     out["p_steps"] = holm(out.p_steps_raw) if len(out) else []
     return out
+
+
+CURVE_BYTES = 256 * 2 ** 20  # the loss histories curves() holds at once, float32: 67M numbers
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+def curves(df, seeds=100, select="success", problem=None):
+    """Learning curves over restarts: the loss against step, per (problem, optimizer, order) at
+    its best setting, as the 10%, 50% and 90% quantiles over its seeds.
+
+    Each of the first `seeds` seeds of the best setting is trained again, one at a time,
+    keeping its loss at every forward pass in float32 (a run that ends early keeps its last
+    loss: converged runs stay below tol, diverged ones at inf). Memory: at most seeds x
+    max_steps x 4 bytes a curve, CURVE_BYTES (256 MiB); more is refused before any run.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A result table with random restarts, as for `compare`.
+    seeds : int, default 100
+        Restarts per curve, the lowest seeds of the setting.
+    select : {"success", "median"}
+        How the best setting is chosen (see `compare`).
+    problem : str, path or dict, optional
+        The problem, where the table's is not a built-in (its name is all a table keeps).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: problem, optimizer, order, setting, step, restarts, and the loss quantiles
+        q10, q50 (the median) and q90 at that step.
+
+    Examples
+    --------
+    >>> df = bpbench.sweep("sgd", problem="xor", lr=[1.0, 2.0], seed={"start": 0, "num": 20},
+    ...                    max_steps=300)
+    >>> c = bpbench.curves(df, seeds=10)
+    >>> first = c.iloc[0]
+    >>> first.setting, int(first.step), int(first.restarts)
+    ('lr=2', 1, 10)
+    >>> bool((c.q10 <= c.q50).all() and (c.q50 <= c.q90).all())
+    True
+    """
+    from . import grid
+    from .analysis import at_best
+    from .api import _trajectory
+    if select not in ("success", "median"):
+        raise BpbenchError(f"select must be success or median for curves, not {select!r}")
+    if "seed" not in df or df.seed.isna().all():
+        raise BpbenchError("curves need random restarts (a seed axis)")
+    conf = grid.settings(df.attrs.get("tol"), df.attrs.get("max_steps"),
+                         df.attrs.get("dtype"), df.attrs.get("margin"))
+    need = seeds * conf["max_steps"] * 4
+    if need > CURVE_BYTES:
+        raise BpbenchError(f"{seeds:,} seeds x {conf['max_steps']:,} steps of float32 loss is "
+                           f"{need / 2**20:,.0f} MiB a curve, more than the "
+                           f"{CURVE_BYTES / 2**20:.0f} MiB curves() holds; use fewer seeds")
+    best = at_best(df, select)
+    hs = hyperparameters(df)
+    frames = []
+    for key, g in best.groupby(GROUP, observed=True, sort=False):
+        prob = grid.resolve_problem(problem if problem is not None else str(key[0]))
+        if prob.name != key[0]:
+            raise BpbenchError(f"the table's problem is {key[0]!r}, not {prob.name!r}")
+        row = g.iloc[0]
+        hyper = {h: float(row[h]) for h in hs if pd.notna(row[h])}
+        chosen = np.sort(g.seed.dropna().astype("int64").unique())[:seeds]
+        loss = np.empty((len(chosen), conf["max_steps"]), np.float32)
+        for k, s in enumerate(chosen):
+            block = grid.block(key[1], key[2], prob, int(s), **hyper)
+            _, history, status = _trajectory(block, conf)
+            loss[k, :len(history)] = history
+            loss[k, len(history):] = np.inf if status == "diverged" else history[-1]
+        q = np.quantile(loss, QUANTILES, axis=0)
+        named = [h for h in hs if df[df.optimizer == key[1]][h].nunique() > 1] or hs[:1]
+        frames.append(pd.DataFrame({
+            "problem": key[0], "optimizer": key[1], "order": key[2],
+            "setting": _setting_label(row, named), "step": np.arange(1, loss.shape[1] + 1),
+            "restarts": len(chosen), "q10": q[0], "q50": q[1], "q90": q[2]}))
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs = dict(df.attrs)
+    return out

@@ -233,3 +233,32 @@ def test_several_tables_read_as_one_when_judged_alike(tmp_path):
         assert r.exit_code == 1 and "share 3 configurations" in r.stderr
     r = CliRunner().invoke(main, ["compare", str(a), str(b), "--pairs"])
     assert "sgd simultaneous" in r.stdout and "momentum simultaneous" in r.stdout
+
+
+def test_learning_curves_are_quantiles_of_the_restarts_trajectories(xor):
+    from bpbench import studies
+    c = bpbench.curves(xor, seeds=7)
+    assert list(c.optimizer.unique()) == ["sgd", "momentum"] and (c.restarts == 7).all()
+    sgd = c[c.optimizer == "sgd"]
+    lr = compare(xor).lr[0]
+    losses = []
+    for s in range(7):
+        _, loss, status = bpbench.trajectory("sgd", problem="xor", lr=lr, seed=s,
+                                             max_steps=2000)
+        full = np.full(2000, np.inf if status == "diverged" else loss[-1], np.float32)
+        full[:len(loss)] = loss
+        losses.append(full)
+    want = np.quantile(np.array(losses), studies.QUANTILES, axis=0)
+    assert np.array_equal(sgd[["q10", "q50", "q90"]].to_numpy().T, want)
+    with pytest.raises(ValueError, match="more than the 256 MiB"):
+        bpbench.curves(xor, seeds=10 ** 5)
+
+
+def test_curves_plot(xor, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "x.parquet"
+    xor.to_parquet(path)
+    png = tmp_path / "c.png"
+    r = CliRunner().invoke(main, ["plot", str(path), "--kind", "curves", "-o", str(png)])
+    assert r.exit_code == 0, r.output
+    assert png.read_bytes()[:4] == b"\x89PNG"

@@ -8,7 +8,7 @@ from ..errors import BpbenchError
 
 ROWS = 30  # rows of a long table that show prints as text
 # plots.KINDS and analysis.REDUCTIONS, spelled out so that the CLI starts without pandas
-KINDS = ("auto", "heatmap", "line", "scatter", "ecdf", "compare")
+KINDS = ("auto", "heatmap", "line", "scatter", "ecdf", "compare", "curves")
 REDUCTIONS = ("median", "best")
 
 
@@ -154,7 +154,9 @@ def parse_mark(ctx, param, text):
               help="heatmap over --x and --y; line: --x against steps, a colour per --hue; "
                    "scatter: sampled (non-grid) sweeps; ecdf: the share of restarts "
                    "converged by step t, one curve per optimizer at its best setting; compare: "
-                   "each optimizer's best success rate and median steps with 95% intervals. auto: ecdf for restarts, scatter when not a grid, "
+                   "each optimizer's best success rate and median steps with 95% intervals; "
+                   "curves: the loss's median and 10-90% band over 100 restarts against step, "
+                   "each optimizer at its best setting (retrained). auto: ecdf for restarts, scatter when not a grid, "
                    "heatmap for one optimizer over --x and --y, else line")
 @click.option("--x", "x", default="lr", show_default=True, type=click.Choice(HYPERPARAMETERS),
               help="hyperparameter on the horizontal axis")
