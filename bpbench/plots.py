@@ -438,9 +438,10 @@ def ecdf_curves(df, reduce="best"):
     ax.set_xlabel("step (forward pass)")
     n = f"{min(sizes):,}" if min(sizes) == max(sizes) else f"{min(sizes):,} to {max(sizes):,}"
     ax.set_ylabel(f"share of {n} restarts converged by step t")
-    how = ("each at its best setting: " + analysis.SELECT["success"][2] if reduce == "best"
-           else "every setting's restarts pooled")
-    ax.set_title(_title(d, 80, f"{_what(d)} ({how})"), fontsize="medium")
+    one_each = len(analysis.settings_median(df)) == len(groups)  # nothing was chosen
+    how = ("" if one_each else " (each at its best setting: " + analysis.SELECT["success"][2]
+           + ")" if reduce == "best" else " (every setting's restarts pooled)")
+    ax.set_title(_title(d, 80, f"{_what(d)}{how}"), fontsize="medium")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # off the data
     return fig
 
