@@ -386,7 +386,8 @@ def scatter(df, x, y, value="steps", cmap="viridis", vmin=None, vmax=None, mark=
                                                             else 2))
     ax.scatter(t[x][~ok], t[y][~ok], marker="x", c="0.6", s=12, label="never converged")
     pts = ax.scatter(t[x][ok], t[y][ok], c=v[ok], cmap=cmap, norm=norm, s=14)
-    fig.colorbar(pts, ax=ax, label="share converged" if value == "success" else "steps")
+    fig.colorbar(pts, ax=ax, label="share converged" if value == "success"
+                 else _steps_label(df, "median"))
     for which, c in (("x", x), ("y", y)):
         vals = t[c].to_numpy(float)
         if vals.min() > 0 and vals.max() / vals.min() >= 100:
