@@ -13,12 +13,14 @@ sweeps over hyperparameter grids.
 __version__ = "0.1.0"
 
 __all__ = ["sweep", "sweep_file", "trace", "trajectory", "run_blocks", "summary", "restarts",
-           "pivot", "lr_window", "plot", "compare", "curves", "OPTIMIZERS", "GridError", "__version__"]
+           "pivot", "lr_window", "plot", "compare", "curves", "OPTIMIZERS", "GridError",
+           "__version__"]
 
 # Lazy, so that `import bpbench` (and the CLI's start) does not pay for pandas up front.
 _LAZY = {"sweep": "api", "sweep_file": "api", "trace": "api", "trajectory": "api",
          "run_blocks": "api", "summary": "analysis", "restarts": "analysis",
-         "pivot": "analysis", "lr_window": "analysis", "plot": "plots", "compare": "studies", "curves": "studies",
+         "pivot": "analysis", "lr_window": "analysis", "plot": "plots",
+         "compare": "studies", "curves": "studies",
          "GridError": "grid", "OPTIMIZERS": "optimizers"}
 
 

@@ -23,11 +23,13 @@ from numba.core.registry import CPUDispatcher
 
 from . import _cache, _typing_memo
 from .flat import flatten
-from .network import fast_exp, net
+from .network import MAX_CHAIN, Shape, fast_exp, net
 from .optimizers import OPTIMIZERS, no_decay
 from .targets import python_version, retarget
 from .training import criterion
 
+
+LOOPED = Shape((1, MAX_CHAIN + 1, 1))  # stands for every looped shape
 
 # fastmath=True minus nnan and ninf, which would let LLVM drop the NaN checks that detect
 # divergence; the rest (FMA contraction, reassociation) only changes rounding.
@@ -46,7 +48,7 @@ def bind(template, shape, optimizer, order, margin=False, record=False, decay=Fa
     g = dict(template.__globals__, update=update, advance=rule.advance, forward=forward,
              verdict=verdict, backprop=backprop, pack=formulas.pack)
     f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
-    f.__qualname__ = (f"{template.__qualname__}_{shape.key}_{optimizer}_{order}"
+    f.__qualname__ = (f"{template.__qualname__}_{formulas.key}_{optimizer}_{order}"
                       + ("_margin" if margin else "") + ("_record" if record else "")
                       + ("_decay" if decay else ""))
     f.__doc__ = template.__doc__
@@ -77,8 +79,14 @@ def dispatcher(template, shape, optimizer, order, fast=False, margin=False, reco
     """specialise without saying that it will compile: its Numba dispatcher, one per kernel
     however the arguments are passed."""
     with _building:
-        return _dispatcher(template, shape, optimizer, order, bool(fast), bool(margin),
-                           bool(record), bool(decay))
+        return _dispatcher(template, _kernel_shape(shape), optimizer, order, bool(fast),
+                           bool(margin), bool(record), bool(decay))
+
+
+def _kernel_shape(shape):
+    """The shape a kernel is built for: every looped shape shares one (loops.py reads the
+    shape from the data), so its kernels compile once per rule."""
+    return LOOPED if shape.looped else shape
 
 
 @functools.cache
@@ -114,7 +122,8 @@ def interpret(template, shape, optimizer, order, margin=False, record=False, dec
     short run while the kernel is not compiled yet: the post's 111 steps take 3 ms, its
     kernel seconds to compile."""
     with _building:
-        return _interpret(template, shape, optimizer, order, margin, record, decay)
+        return _interpret(template, _kernel_shape(shape), optimizer, order, margin, record,
+                          decay)
 
 
 @functools.cache
@@ -148,6 +157,7 @@ def _announce(kernel, what, shape):
     """Say on a terminal that a kernel is about to compile for the first time: seconds to a
     minute and more for a large network, which would otherwise look like a hang."""
     if not _QUIET and not compiled(kernel, unknown=True) and sys.stderr.isatty():
-        layers = "-".join(map(str, shape.layers))
-        print(f"bpbench: compiling {what} kernels for the {layers} network "
-              f"(once: they are cached for next time)", file=sys.stderr, flush=True)
+        which = ("looped kernels (for every large network)" if shape.looped else
+                 f"kernels for the {'-'.join(map(str, shape.layers))} network")
+        print(f"bpbench: compiling {what} {which} (once: they are cached for next time)",
+              file=sys.stderr, flush=True)

@@ -151,15 +151,15 @@ _HYPER = ", ".join(f"h{r}" for r in range(HYPER))  # the rule's hyperparameters,
 
 BIASES = ("none", "fixed", "trained")
 
-# What the unrolled source compiles (measured on the 2-core development machines, RESULTS.md
-# "Unrolled limits"): a sum written as one expression of more than MAX_CHAIN terms (the
-# finite-weights check has one per parameter, a gradient one per pattern) overflows Python's
-# recursion in flat.py's ast.unparse (encoder-20-10); and Numba's compile grows with the
-# parameter-pattern products: encoder-10-5's 1,150 take 85-94 s exact, and overflow Numba's own
-# recursion after 86 s in fast mode. Until the kernels loop over the shape, larger networks are
-# refused before anything compiles (the numpy backend, which compiles nothing, takes them).
+# Where the unrolled source stops paying (measured on the 2-core development machines,
+# RESULTS.md "Looped kernels"): a sum written as one expression of more than MAX_CHAIN terms
+# (the finite-weights check has one per parameter, a gradient one per pattern) overflows
+# Python's recursion in flat.py's ast.unparse (encoder-20-10); and Numba's compile grows with
+# the parameter-pattern products: encoder-10-5's 1,150 took 85-94 s exact, and overflowed
+# Numba's own recursion after 86 s in fast mode. Larger shapes run loops.py's kernels, which
+# read the shape as data and compile once per rule.
 MAX_CHAIN = 250
-MAX_UNROLLED = {False: 1200, True: 500}  # parameters x patterns, by fast
+MAX_UNROLLED = 500  # parameters x patterns
 
 
 @dataclass(frozen=True)
@@ -197,19 +197,13 @@ class Shape:
         return [f"w{first[p[1]] + p[3]}{sep}{first[p[1] + 1] + p[2]}" if p[0] == "w"
                 else f"b{first[p[1] + 1] + p[2]}" for p in self.params]
 
-    def unrolled_error(self, fast=False):
-        """Why the compiled kernels cannot be built for this shape (see MAX_CHAIN), or None."""
+    @property
+    def looped(self):
+        """Whether this shape runs loops.py's kernels (shape as data) rather than the
+        unrolled ones: past MAX_UNROLLED parameters x patterns, or MAX_CHAIN of either."""
         n = len(self.params)
-        chain = max(n, self.patterns, *self.layers)
-        size = n * self.patterns
-        if chain <= MAX_CHAIN and size <= MAX_UNROLLED[bool(fast)]:
-            return None
-        layers = "-".join(map(str, self.layers))
-        return (f"the {layers} network with {self.patterns} patterns ({n} parameters) is too "
-                f"large for the compiled backends' unrolled kernels (at most "
-                f"{MAX_UNROLLED[bool(fast)]:,} parameters x patterns"
-                + (" in fast mode" if fast else "") + f", and {MAX_CHAIN} of either); run it "
-                f"with --backend numpy")
+        return (max(n, self.patterns, *self.layers) > MAX_CHAIN
+                or n * self.patterns > MAX_UNROLLED)
 
     @property
     def data_size(self):
@@ -331,7 +325,7 @@ class _Source:
 
     def pack(self):
         n = self.s.data_size
-        return f"def pack(K):\n    return ({', '.join(f'K[{i}]' for i in range(n))},)\n"
+        return f"def pack(K, lanes):\n    return ({', '.join(f'K[{i}]' for i in range(n))},)\n"
 
 
 _DOCS = {
@@ -344,7 +338,8 @@ _DOCS = {
                         "passed to the layer below use its updated weights.",
     "backprop_simultaneous": "Textbook backpropagation (what PyTorch computes): every gradient "
                              "from the old weights, then all updates.",
-    "pack": "The data array K as a tuple: loaded once, kept in registers, never aliasing S.",
+    "pack": "The data array K as a tuple: loaded once, kept in registers, never aliasing S "
+            "(lanes, the kernel's width, is for loops.pack's scratch).",
 }
 
 
@@ -363,11 +358,24 @@ class Net:
     def nrows(self):
         return rows.py_func(len(self.shape.params))
 
+    @property
+    def key(self):
+        """Names the kernels built from these formulas: the shape's, or "looped" for the
+        looped formulas that every looped shape shares."""
+        return "looped" if self.source is None else self.shape.key
+
 
 @functools.cache
 def net(shape):
     """The forward pass, both backprop orders (each also recording gradients, for traces)
-    and the data packer for one Shape."""
+    and the data packer for one Shape: written out for it, or loops.py's for a looped shape."""
+    if shape.looped:
+        from . import loops
+        return Net(shape, loops.forward, loops.forward_margin,
+                   {"inplace": loops.backprop_inplace,
+                    "simultaneous": loops.backprop_simultaneous},
+                   {"inplace": loops.backprop_inplace_record,
+                    "simultaneous": loops.backprop_simultaneous_record}, loops.pack, None)
     gen = _Source(shape)
     source = "\n".join([gen.forward(), gen.forward(margin=True)]
                        + [gen.backprop(o, r) for o in ORDERS for r in (False, True)]

@@ -33,7 +33,12 @@ from .network import BIASES, Shape
 
 KEYS = {"name", "description", "layers", "inputs", "targets", "bias", "weights", "biases",
         "init", "margin"}
-MAX_PARAMS = 2048  # each parameter is unrolled into the kernels' source
+# What a problem may hold: loops.py's kernels read any shape as data, and keep every pattern's
+# activations and deltas for each of their up to 64 lanes (2 x 8 bytes x MAX_ACTIVATIONS x 64
+# = 256 MiB a thread at the most).
+MAX_PARAMS = 10_000
+MAX_PATTERNS = 1024
+MAX_ACTIVATIONS = 1 << 18  # patterns x non-input units
 
 
 class ProblemError(BpbenchError):
@@ -63,8 +68,13 @@ class Problem:
         return self.init is not None
 
     def data(self, dtype):
-        """The kernels' data array: each pattern's inputs, then its targets."""
-        return np.concatenate([self.inputs, self.targets], axis=1).astype(dtype).ravel()
+        """The kernels' data array: each pattern's inputs, then its targets; for a looped
+        shape after a header that describes it (loops.header)."""
+        patterns = np.concatenate([self.inputs, self.targets], axis=1).ravel()
+        if self.shape.looped:
+            from .loops import header
+            patterns = np.concatenate([header(self.shape), patterns])
+        return patterns.astype(dtype)
 
     def _table_order(self):
         """Parameters in the table's order (as written in weights / biases)."""
@@ -276,8 +286,14 @@ def parse(spec, where="problem"):
     nw = sum(L[a] * L[a + 1] for a in range(len(L) - 1))
     nparams = nw + (sum(L[1:]) if bias != "none" else 0)
     if nparams > MAX_PARAMS:
-        raise ProblemError(f"{where}: {nparams} parameters; bpbench compiles networks of up to "
-                           f"{MAX_PARAMS}")
+        raise ProblemError(f"{where}: {nparams:,} parameters; bpbench runs networks of up to "
+                           f"{MAX_PARAMS:,}")
+    if len(inputs) > MAX_PATTERNS:
+        raise ProblemError(f"{where}: {len(inputs):,} patterns; bpbench runs up to "
+                           f"{MAX_PATTERNS:,}")
+    if len(inputs) * sum(L[1:]) > MAX_ACTIVATIONS:
+        raise ProblemError(f"{where}: {len(inputs):,} patterns x {sum(L[1:]):,} units is more "
+                           f"activations than bpbench keeps ({MAX_ACTIVATIONS:,})")
     init, weights, biases = spec.get("init"), spec.get("weights"), spec.get("biases")
     if (init is None) == (weights is None):
         raise ProblemError(f"{where}: give either weights (explicit initial weights) or init "

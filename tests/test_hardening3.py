@@ -162,16 +162,22 @@ def test_plot_refuses_a_hue_that_is_already_drawn(tmp_path):
     assert not png.exists()
 
 
-def test_networks_too_large_to_unroll_are_refused_in_one_line_before_compiling(tmp_path):
-    r = invoke("run", "--optimizer", "sgd", "--problem", "encoder-20-10", "--seed", "0..15",
-               "--lr", "1", "-o", tmp_path / "e.parquet")
-    one_line_error(r, "20-10-20", "--backend numpy")
-    with pytest.raises(GridError, match="in fast mode"):
-        bpbench.sweep("sgd", problem="encoder-10-5", lr=1.0, fast=True)
-    with pytest.raises(GridError, match="too large"):
-        bpbench.trace("sgd", problem="encoder-20-10", lr=1.0)
-    from bpbench.network import Shape
-    assert Shape((10, 5, 10), "trained", 10).unrolled_error() is None  # 1,150: still compiled
+def test_networks_past_the_limits_are_refused_in_one_line_before_compiling(tmp_path):
+    # encoder-20-10 used to end in a RecursionError; it runs now (test_loops.py), and what is
+    # past the stated limits is refused before anything compiles
+    huge = tmp_path / "huge.toml"
+    huge.write_text(f'[problem]\nlayers = [200, 60, 200]\ninputs = [{[0.5] * 200}]\n'
+                    f'targets = [{[1.0] * 200}]\n'
+                    'init = { dist = "uniform", low = -1.0, high = 1.0 }\n')
+    r = invoke("run", "--optimizer", "sgd", "--problem", huge, "-o", tmp_path / "e.parquet")
+    one_line_error(r, "24,000 parameters", "up to 10,000")
+    many = {"name": "many", "layers": [1, 1, 1], "inputs": [[0.5]] * 1025,
+            "targets": [[1.0]] * 1025, "init": {"dist": "uniform", "low": -1.0, "high": 1.0}}
+    with pytest.raises(GridError, match="1,025 patterns"):
+        bpbench.sweep("sgd", problem=many, lr=1.0)
+    from bpbench.backends import backend_module
+    with pytest.raises(GridError, match="does not run looped kernels"):
+        backend_module("cuda", shapes=[bpbench.problems.resolve("encoder-20-10").shape])
     assert not (tmp_path / "e.parquet").exists()
 
 

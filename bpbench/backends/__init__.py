@@ -21,7 +21,6 @@ BACKENDS = {
 
 # Backends with a fast mode (kernels.FAST_FLAGS): the numpy and cuda ones compute one way.
 FAST = ("serial", "cpu", "dask")
-COMPILED = ("serial", "cpu", "dask", "cuda")  # build unrolled kernels per shape
 
 
 def backend_module(name, fast=False, shapes=()):
@@ -33,10 +32,11 @@ def backend_module(name, fast=False, shapes=()):
     if fast and name not in FAST:
         raise GridError(f"the {name} backend has no fast mode; drop --fast (fast=True), or "
                         f"use one of the {', '.join(FAST[:-1])} or {FAST[-1]} backends")
-    for shape in shapes if name in COMPILED else ():
-        why = shape.unrolled_error(fast)
-        if why:
-            raise GridError(why)
+    for shape in shapes if name == "cuda" else ():
+        if shape.looped:
+            raise GridError(f"the cuda backend does not run looped kernels yet: the "
+                            f"{'-'.join(map(str, shape.layers))} network with {shape.patterns} "
+                            f"patterns is past its unrolled ones; use --backend cpu")
     module = importlib.import_module(f"{__name__}.{name}")
     if hasattr(module, "require"):  # fail before any work when the hardware is missing
         module.require()

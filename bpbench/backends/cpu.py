@@ -111,8 +111,8 @@ def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max
 
 def _chunk(H, W0, K, threshold, max_steps, counter, me, width, passes, status, loss, output,
            done):
-    _block(update, advance, forward, backprop, verdict, pack(K), H, W0, threshold, max_steps,
-           counter, me, width, passes, status, loss, output, done)
+    _block(update, advance, forward, backprop, verdict, pack(K, width), H, W0, threshold,
+           max_steps, counter, me, width, passes, status, loss, output, done)
 
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False,
@@ -129,7 +129,10 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
             np.zeros(1, np.int64))
     done = np.zeros(threads, np.int64)
     outs = (passes, status, loss, output, done)
-    _compile(kernel, (*args, 0, width, *outs), vector(H.dtype) if fast else 0)
+    # the forced width is for the unrolled lane loop; a looped kernel's lane loop holds loops,
+    # which LLVM would only remark that it cannot vectorise
+    _compile(kernel, (*args, 0, width, *outs), vector(H.dtype) if fast and not shape.looped
+             else 0)
     with _reporting(done, progress):
         if threads == 1:
             kernel(*args, 0, width, *outs)

@@ -107,7 +107,7 @@ def kernel(shape, optimizer, order, margin=False, decay=True):
             i = cuda.grid(1)  # configuration i in lane i
             if i >= H.shape[1]:
                 return
-            D = pack_d(K)
+            D = pack_d(K, 1)
             start_d(S, i, W0, H, i)
             v = RUNNING
             while v == RUNNING:
@@ -122,7 +122,7 @@ def kernel(shape, optimizer, order, margin=False, decay=True):
         t = cuda.grid(1)
         if t >= S.shape[1]:
             return
-        D = pack_d(K)
+        D = pack_d(K, 1)
         i = cuda.atomic.add(counter, 0, 1)
         while i < H.shape[1]:
             start_d(S, t, W0, H, i)

@@ -35,16 +35,16 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     update, advance = numpy_version(rule.update), numpy_version(rule.advance)
     forward = numpy_version(criterion(formulas, margin > 0)[0])
     backprop = numpy_version(formulas.backprop[order])
-    D = numpy_version(formulas.pack)(K)
+    D = numpy_version(formulas.pack)(K, min(n, CHUNK))
     tol, margin = H.dtype.type(tol), H.dtype.type(margin)
-    all_ = slice(None)
     with np.errstate(all="ignore"):  # overflow and 0/0 are how runs diverge
         for lo in range(0, n, CHUNK):
             idx = np.arange(lo, min(n, lo + CHUNK))
             S = np.empty((formulas.nrows, idx.size), H.dtype)
-            start_np(S, all_, W0, H, idx)
+            start_np(S, slice(None), W0, H, idx)
             while idx.size:
-                step_np(update, advance, forward, backprop, S, all_, D)
+                # every lane of S, and as many of the scratch a looped shape's pack made
+                step_np(update, advance, forward, backprop, S, slice(0, idx.size), D)
                 v = verdicts(S, tol, margin, max_steps)
                 done = v != RUNNING
                 if done.any():

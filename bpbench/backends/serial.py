@@ -49,7 +49,7 @@ def _train(update, advance, forward, backprop, verdict, S, D, threshold, max_ste
 
 def _run(H, W0, K, threshold, max_steps, passes, status, loss, output):
     S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
-    D = pack(K)
+    D = pack(K, 1)
     history = np.empty((0, 2), dtype=H.dtype)
     for i in range(H.shape[1]):
         start(S, 0, W0, H, i)
@@ -61,7 +61,7 @@ def _run(H, W0, K, threshold, max_steps, passes, status, loss, output):
 def _history(H, W0, K, threshold, max_steps, history):
     S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
     start(S, 0, W0, H, 0)
-    return _train(update, advance, forward, backprop, verdict, S, pack(K), threshold, max_steps,
+    return _train(update, advance, forward, backprop, verdict, S, pack(K, 1), threshold, max_steps,
                   history, _loss_and_output)
 
 
@@ -69,7 +69,7 @@ def _states(H, W0, K, threshold, max_steps, history):
     nparams = W0.shape[0]
     S = np.zeros((rows(nparams) + nparams, 1), dtype=H.dtype)  # + gradients: Net.backprop_record
     start(S, 0, W0, H, 0)
-    return _train(update, advance, forward, backprop, verdict, S, pack(K), threshold, max_steps,
+    return _train(update, advance, forward, backprop, verdict, S, pack(K, 1), threshold, max_steps,
                   history, _whole_lane)
 
 

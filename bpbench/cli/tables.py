@@ -156,8 +156,9 @@ def parse_mark(ctx, param, text):
                    "converged by step t, one curve per optimizer at its best setting; compare: "
                    "each optimizer's best success rate and median steps with 95% intervals; "
                    "curves: the loss's median and 10-90% band over 100 restarts against step, "
-                   "each optimizer at its best setting (retrained). auto: ecdf for restarts, scatter when not a grid, "
-                   "heatmap for one optimizer over --x and --y, else line")
+                   "each optimizer at its best setting (retrained). auto: ecdf for restarts, "
+                   "scatter when not a grid, heatmap for one optimizer over --x and --y, else "
+                   "line")
 @click.option("--x", "x", default="lr", show_default=True, type=click.Choice(HYPERPARAMETERS),
               help="hyperparameter on the horizontal axis")
 @click.option("--y", "y", default="beta", show_default=True, type=click.Choice(HYPERPARAMETERS),
