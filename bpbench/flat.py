@@ -237,7 +237,7 @@ class _Flattener:
                 if not isinstance(s, ast.While):  # a while test is evaluated every time round
                     field = "iter" if isinstance(s, ast.For) else "test"
                     setattr(s, field, self.hoist(getattr(s, field), pre))
-                s.body = self.statements(s.body)
+                s.body = self.statements(s.body) or [ast.Pass()]  # its statements kept none
                 s.orelse = self.statements(s.orelse)
             elif isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr)):
                 if value is not None:

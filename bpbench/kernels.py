@@ -46,7 +46,8 @@ def bind(template, shape, optimizer, order, margin=False, record=False, decay=Fa
     update = (rule.update if decay else
               retarget(rule.update, njit(inline="always"), {"decay": no_decay}, {}))
     g = dict(template.__globals__, update=update, advance=rule.advance, forward=forward,
-             verdict=verdict, backprop=backprop, pack=formulas.pack)
+             verdict=verdict, backprop=backprop, pack=formulas.pack, step=formulas.step,
+             step_lanes=formulas.step_lanes or formulas.step)
     f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
     f.__qualname__ = (f"{template.__qualname__}_{formulas.key}_{optimizer}_{order}"
                       + ("_margin" if margin else "") + ("_record" if record else "")

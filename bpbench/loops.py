@@ -8,15 +8,21 @@ sum is accumulated in the order network.py writes it (fan-in i in order, then th
 patterns in order; outputs within a pattern), so a looped kernel gives the unrolled one's
 numbers bit for bit in exact mode.
 
-Activations and deltas live in scratch arrays ``Y[p * U + unit, lane]`` and ``G[...]`` (U: the
-non-input units of one pattern, numbered through the layers), allocated by ``pack`` for the
-kernel's lanes; layer 0 is read from K. The functions have the signatures of network.Net's, so
-every template and backend runs them unchanged.
+The lanes (configurations) are the innermost loop of every formula, ``for l in lanes(lo,
+hi)``: rows of S and of the scratch arrays are contiguous in l, so LLVM vectorises each
+statement across lanes, while the weights of a unit are read once per lane block, not once per
+configuration and pattern. Activations and deltas live in scratch arrays ``Y[p * U + unit,
+lane]`` and ``G[...]`` (U: the non-input units of one pattern, numbered through the layers),
+allocated by ``pack``; layer 0 is read from K. ``lanes`` is the one primitive that differs by
+target: a range of lane indices for Numba and CUDA (one thread: its own lane), one slice for
+NumPy, so the same source runs one lane (serial), a SIMD block (cpu), a thread (cuda) or every
+configuration at once (numpy).
 """
 import numpy as np
 from numba import njit
 
-from .network import C, ERR, FINITE, LOSS, OUT, PARAMS, const, exp, isfinite, larger
+from .network import (C, ERR, FINITE, LOSS, N, OUT, PARAMS, const, exp, isfinite, larger,
+                      select)
 
 HEAD = 4  # header: layers - 1, biases trained (0/1), patterns, parameters; then the arrays
 
@@ -44,6 +50,12 @@ def header(shape):
 
 
 @njit(inline="always")
+def lanes(lo, hi):
+    """The lanes a formula runs over: lo..hi-1 (NumPy's target: the slice lo:hi)."""
+    return range(lo, hi)
+
+
+@njit(inline="always")
 def _ints(K, lo, n):
     out = np.empty(n, np.int64)
     for i in range(n):
@@ -52,9 +64,9 @@ def _ints(K, lo, n):
 
 
 @njit(inline="always")
-def pack(K, lanes):
-    """(K, L, uoff, woff, boff, trained, P, nparams, Y, G): the header decoded, and scratch for
-    lanes lanes."""
+def pack(K, width):
+    """(K, L, uoff, woff, boff, trained, P, nparams, Y, G): the header decoded, and scratch
+    for `width` lanes (G has one more row: a gradient being summed)."""
     m = int(K[0])
     L = _ints(K, HEAD, m + 1)
     uoff = _ints(K, HEAD + m + 1, m + 1)
@@ -62,8 +74,8 @@ def pack(K, lanes):
     boff = _ints(K, HEAD + 3 * m + 2, m)
     P = int(K[2])
     units = uoff[m] + L[m]
-    Y = np.empty((P * units, lanes), K.dtype)
-    G = np.empty((P * units, lanes), K.dtype)
+    Y = np.empty((P * units, width), K.dtype)
+    G = np.empty((P * units + 1, width), K.dtype)
     return K, L, uoff, woff, boff, int(K[1]), P, int(K[3]), Y, G
 
 
@@ -75,153 +87,206 @@ def _data(K, L, p, i):
 
 
 @njit(inline="always")
-def _y(K, L, uoff, Y, p, a, i, l):
-    """Unit i of layer a in pattern p: an input from K, else an activation from Y."""
-    if a == 0:
-        return _data(K, L, p, i)
-    return Y[p * (uoff[L.shape[0] - 1] + L[L.shape[0] - 1]) + uoff[a] + i, l]
-
-
-@njit(inline="always")
-def _forward(S, l, D, margin):
+def _forward(S, lo, hi, D, margin):
     K, L, uoff, woff, boff, trained, P, nparams, Y, G = D
-    one = const(S[0, l], 1.0)
-    half = const(S[0, l], 0.5)
+    one = const(S[0, 0], 1.0)
+    half = const(S[0, 0], 0.5)
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
     for p in range(P):
         for a in range(1, m + 1):
+            below = p * U + uoff[a - 1]  # layer a-1's first unit (a > 1)
             for j in range(L[a]):
-                row = PARAMS + 3 * (woff[a - 1] + j * L[a - 1])
-                z = S[row, l] * _y(K, L, uoff, Y, p, a - 1, 0, l)
-                for i in range(1, L[a - 1]):
-                    z = z + S[row + 3 * i, l] * _y(K, L, uoff, Y, p, a - 1, i, l)
+                y = p * U + uoff[a] + j
+                w = PARAMS + 3 * (woff[a - 1] + j * L[a - 1])
+                # z = sum_i w_i y_i (+ b), accumulated in Y[y] in i order
+                if a == 1:
+                    x = _data(K, L, p, 0)
+                    for l in lanes(lo, hi):
+                        Y[y, l] = S[w, l] * x
+                    for i in range(1, L[0]):
+                        x = _data(K, L, p, i)
+                        for l in lanes(lo, hi):
+                            Y[y, l] = Y[y, l] + S[w + 3 * i, l] * x
+                else:
+                    for l in lanes(lo, hi):
+                        Y[y, l] = S[w, l] * Y[below, l]
+                    for i in range(1, L[a - 1]):
+                        for l in lanes(lo, hi):
+                            Y[y, l] = Y[y, l] + S[w + 3 * i, l] * Y[below + i, l]
                 if boff[a - 1] >= 0:
-                    z = z + S[PARAMS + 3 * (boff[a - 1] + j), l]
-                Y[p * U + uoff[a] + j, l] = one / (one + exp(-(z)))
-    E = S[LOSS, l]
-    err = S[ERR, l]
-    for p in range(P):
+                    b = PARAMS + 3 * (boff[a - 1] + j)
+                    for l in lanes(lo, hi):
+                        Y[y, l] = Y[y, l] + S[b, l]
+                for l in lanes(lo, hi):
+                    Y[y, l] = one / (one + exp(-(Y[y, l])))
+    for p in range(P):  # E = sum of 1/2 (y - t)^2 over patterns, then outputs
         for j in range(L[m]):
-            d = Y[p * U + uoff[m] + j, l] - _data(K, L, p, L[0] + j)
-            if p == 0 and j == 0:
-                E = half * (d * d)
-                err = abs(d)
-            else:
-                E = E + half * (d * d)
-                err = larger(err, abs(d))
-    finite = isfinite(S[PARAMS, l])
-    for k in range(1, nparams):
-        finite = finite & isfinite(S[PARAMS + 3 * k, l])
-    S[LOSS, l] = E
-    S[OUT, l] = Y[uoff[m], l]
-    if margin:
-        S[ERR, l] = err
-    S[FINITE, l] = finite
-    return 0
+            y = p * U + uoff[m] + j
+            t = _data(K, L, p, L[0] + j)
+            first = p == 0 and j == 0
+            for l in lanes(lo, hi):
+                d = Y[y, l] - t
+                if first:
+                    S[LOSS, l] = half * (d * d)
+                else:
+                    S[LOSS, l] = S[LOSS, l] + half * (d * d)
+                if margin:
+                    S[ERR, l] = abs(d) if first else larger(S[ERR, l], abs(d))
+    for l in lanes(lo, hi):
+        S[FINITE, l] = one
+        S[OUT, l] = Y[uoff[m], l]
+    for k in range(nparams):
+        for l in lanes(lo, hi):
+            S[FINITE, l] = select(isfinite(S[PARAMS + 3 * k, l]), S[FINITE, l], one - one)
 
 
 @njit(inline="always")
-def forward(S, l, D):
-    """Forward pass of lane l over every pattern (network.Net.forward): activations to Y, the
-    loss, first output and whether the weights are finite to S."""
-    return _forward(S, l, D, False)
+def forward(S, lo, hi, D):
+    """Forward pass of lanes lo..hi-1 over every pattern (network.Net.forward): activations
+    to Y; the loss, first output and whether the weights are finite to S."""
+    _forward(S, lo, hi, D, False)
 
 
 @njit(inline="always")
-def forward_margin(S, l, D):
+def forward_margin(S, lo, hi, D):
     """forward, also writing the largest |y - t| (for the margin criterion)."""
-    return _forward(S, l, D, True)
+    _forward(S, lo, hi, D, True)
 
 
 @njit(inline="always")
-def _deltas(S, l, D, a):
+def _deltas(S, lo, hi, D, a):
     """dE/dz of layer a's units, every pattern, into G, from layer a+1's deltas and the
     weights as they are now in S."""
     K, L, uoff, woff, boff, trained, P, nparams, Y, G = D
-    one = const(S[0, l], 1.0)
+    one = const(S[0, 0], 1.0)
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
     for p in range(P):
+        above = p * U + uoff[a + 1] if a < m else 0
         for j in range(L[a]):
-            y = Y[p * U + uoff[a] + j, l]
+            y = p * U + uoff[a] + j
             if a == m:
-                G[p * U + uoff[a] + j, l] = (y - _data(K, L, p, L[0] + j)) * (y * (one - y))
+                t = _data(K, L, p, L[0] + j)
+                for l in lanes(lo, hi):
+                    G[y, l] = (Y[y, l] - t) * (Y[y, l] * (one - Y[y, l]))
             else:
-                row = PARAMS + 3 * (woff[a] + j)  # w[a][k][j], k = 0: unit j to unit 0 above
-                s = G[p * U + uoff[a + 1], l] * S[row, l]
+                w = PARAMS + 3 * (woff[a] + j)  # w[a][k][j]: unit j to unit k above
+                for l in lanes(lo, hi):
+                    G[y, l] = G[above, l] * S[w, l]
                 for k in range(1, L[a + 1]):
-                    s = s + G[p * U + uoff[a + 1] + k, l] * S[row + 3 * k * L[a], l]
-                G[p * U + uoff[a] + j, l] = s * (y * (one - y))
+                    for l in lanes(lo, hi):
+                        G[y, l] = G[y, l] + G[above + k, l] * S[w + 3 * k * L[a], l]
+                for l in lanes(lo, hi):
+                    G[y, l] = G[y, l] * (Y[y, l] * (one - Y[y, l]))
 
 
 @njit(inline="always")
-def _update_layer(update, S, l, t, D, a, record):
+def _apply(update, S, lo, hi, G, g, r, record, rec):
+    """One parameter's update (its gradient summed in G[g]) for every lane; record also
+    keeps the gradient in row rec of S."""
+    for l in lanes(lo, hi):
+        if record:
+            S[rec, l] = G[g, l]
+        S[r, l], S[r + 1, l], S[r + 2, l] = update(
+            G[g, l], S[r, l], S[r + 1, l], S[r + 2, l], S[N, l], S[C, l],
+            S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l])
+
+
+@njit(inline="always")
+def _update_layer(update, S, lo, hi, D, a, record):
     """Layer a's parameters (weights into layer a+1, then its biases if trained) updated in
     update order, each with its gradient summed over the patterns in order."""
     K, L, uoff, woff, boff, trained, P, nparams, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
-    c = S[C, l]
-    h0, h1, h2, h3, h4, h5 = S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l]
+    g = P * U  # the gradient's row in G
+    rec = PARAMS + 3 * nparams  # the first gradient row of a recording S
     for j in range(L[a + 1]):
+        d = uoff[a + 1] + j  # unit j's delta in pattern 0
         for i in range(L[a]):
-            g = G[uoff[a + 1] + j, l] * _y(K, L, uoff, Y, 0, a, i, l)
-            for p in range(1, P):
-                g = g + G[p * U + uoff[a + 1] + j, l] * _y(K, L, uoff, Y, p, a, i, l)
+            if a == 0:
+                x = _data(K, L, 0, i)
+                for l in lanes(lo, hi):
+                    G[g, l] = G[d, l] * x
+                for p in range(1, P):
+                    x = _data(K, L, p, i)
+                    for l in lanes(lo, hi):
+                        G[g, l] = G[g, l] + G[p * U + d, l] * x
+            else:
+                y = uoff[a] + i
+                for l in lanes(lo, hi):
+                    G[g, l] = G[d, l] * Y[y, l]
+                for p in range(1, P):
+                    for l in lanes(lo, hi):
+                        G[g, l] = G[g, l] + G[p * U + d, l] * Y[p * U + y, l]
             k = woff[a] + j * L[a] + i
-            r = PARAMS + 3 * k
-            if record:
-                S[PARAMS + 3 * nparams + k, l] = g
-            S[r, l], S[r + 1, l], S[r + 2, l] = update(g, S[r, l], S[r + 1, l], S[r + 2, l], t,
-                                                       c, h0, h1, h2, h3, h4, h5)
+            _apply(update, S, lo, hi, G, g, PARAMS + 3 * k, record, rec + k)
     if trained:
         for j in range(L[a + 1]):
-            g = G[uoff[a + 1] + j, l]
+            d = uoff[a + 1] + j
+            for l in lanes(lo, hi):
+                G[g, l] = G[d, l]
             for p in range(1, P):
-                g = g + G[p * U + uoff[a + 1] + j, l]
+                for l in lanes(lo, hi):
+                    G[g, l] = G[g, l] + G[p * U + d, l]
             k = boff[a] + j
-            r = PARAMS + 3 * k
-            if record:
-                S[PARAMS + 3 * nparams + k, l] = g
-            S[r, l], S[r + 1, l], S[r + 2, l] = update(g, S[r, l], S[r + 1, l], S[r + 2, l], t,
-                                                       c, h0, h1, h2, h3, h4, h5)
+            _apply(update, S, lo, hi, G, g, PARAMS + 3 * k, record, rec + k)
 
 
 @njit(inline="always")
-def _backprop(update, S, l, t, D, inplace, record):
+def _backprop(update, S, lo, hi, D, inplace, record):
     m = D[1].shape[0] - 1
     if inplace:
         for a in range(m - 1, -1, -1):
-            _deltas(S, l, D, a + 1)
-            _update_layer(update, S, l, t, D, a, record)
+            _deltas(S, lo, hi, D, a + 1)
+            _update_layer(update, S, lo, hi, D, a, record)
     else:
         for a in range(m, 0, -1):
-            _deltas(S, l, D, a)
+            _deltas(S, lo, hi, D, a)
         for a in range(m - 1, -1, -1):
-            _update_layer(update, S, l, t, D, a, record)
+            _update_layer(update, S, lo, hi, D, a, record)
 
 
 @njit(inline="always")
-def backprop_inplace(update, S, l, t, D, Y):
+def backprop_inplace(update, S, lo, hi, D):
     """The post's in-place back(), generalised (network.Net.backprop["inplace"])."""
-    _backprop(update, S, l, t, D, True, False)
+    _backprop(update, S, lo, hi, D, True, False)
 
 
 @njit(inline="always")
-def backprop_simultaneous(update, S, l, t, D, Y):
+def backprop_simultaneous(update, S, lo, hi, D):
     """Textbook backpropagation: every delta from the old weights, then all updates."""
-    _backprop(update, S, l, t, D, False, False)
+    _backprop(update, S, lo, hi, D, False, False)
 
 
 @njit(inline="always")
-def backprop_inplace_record(update, S, l, t, D, Y):
+def backprop_inplace_record(update, S, lo, hi, D):
     """backprop_inplace, keeping each gradient in S after rows(n)."""
-    _backprop(update, S, l, t, D, True, True)
+    _backprop(update, S, lo, hi, D, True, True)
 
 
 @njit(inline="always")
-def backprop_simultaneous_record(update, S, l, t, D, Y):
+def backprop_simultaneous_record(update, S, lo, hi, D):
     """backprop_simultaneous, keeping each gradient in S after rows(n)."""
-    _backprop(update, S, l, t, D, False, True)
+    _backprop(update, S, lo, hi, D, False, True)
 
+
+@njit(inline="always")
+def step_lanes(update, advance, forward, backprop, S, lo, hi, D):
+    """training.step for lanes lo..hi-1 at once: forward pass n of each, then update n (the
+    configuration's own state first, then every weight)."""
+    for l in lanes(lo, hi):
+        S[N, l] = S[N, l] + 1
+    forward(S, lo, hi, D)
+    for l in lanes(lo, hi):
+        S[C, l] = advance(S[C, l], S[N, l], S[0, l], S[1, l], S[2, l], S[3, l], S[4, l],
+                          S[5, l])
+    backprop(update, S, lo, hi, D)
+
+
+@njit(inline="always")
+def step(update, advance, forward, backprop, S, l, D):
+    """training.step's signature, for the templates that run one lane at a time (serial,
+    cuda): step_lanes over lane l alone."""
+    step_lanes(update, advance, forward, backprop, S, l, l + 1, D)

@@ -352,7 +352,13 @@ class Net:
     backprop: dict  # order -> function
     backprop_record: dict  # order -> function that also keeps the gradients in S
     pack: object
-    source: str
+    source: str  # None: loops.py's formulas
+    step: object = None  # training.step, or loops.step (one lane of step_lanes)
+    step_lanes: object = None  # loops.step_lanes: every lane lo..hi-1 at once (looped only)
+
+    @property
+    def looped(self):
+        return self.source is None
 
     @property
     def nrows(self):
@@ -362,7 +368,7 @@ class Net:
     def key(self):
         """Names the kernels built from these formulas: the shape's, or "looped" for the
         looped formulas that every looped shape shares."""
-        return "looped" if self.source is None else self.shape.key
+        return "looped" if self.looped else self.shape.key
 
 
 @functools.cache
@@ -375,7 +381,8 @@ def net(shape):
                    {"inplace": loops.backprop_inplace,
                     "simultaneous": loops.backprop_simultaneous},
                    {"inplace": loops.backprop_inplace_record,
-                    "simultaneous": loops.backprop_simultaneous_record}, loops.pack, None)
+                    "simultaneous": loops.backprop_simultaneous_record}, loops.pack, None,
+                   loops.step, loops.step_lanes)
     gen = _Source(shape)
     source = "\n".join([gen.forward(), gen.forward(margin=True)]
                        + [gen.backprop(o, r) for o in ORDERS for r in (False, True)]
@@ -395,9 +402,10 @@ def net(shape):
             f.__doc__ = doc + (" Also keeps each gradient in S, after rows(n)." if suffix
                                else "")
             fns[name + suffix] = njit(inline="always")(f)
+    from .training import step
     return Net(shape, fns["forward"], fns["forward_margin"],
                {o: fns[f"backprop_{o}"] for o in ORDERS},
-               {o: fns[f"backprop_{o}_record"] for o in ORDERS}, fns["pack"], source)
+               {o: fns[f"backprop_{o}_record"] for o in ORDERS}, fns["pack"], source, step)
 
 
 ORDERS = ("inplace", "simultaneous")

@@ -23,13 +23,13 @@ from .backends import backend_module
 from .kernels import compiled, dispatcher
 from .optimizers import OPTIMIZERS, uses_decay
 
-TEMPLATES = {"cpu": "_chunk", "serial": "_run"}  # the backends with kernels compiled here
+TEMPLATED = ("cpu", "serial")  # the backends with kernels compiled here (module.template)
 
 
 def jobs(blocks, conf, backend, fast):
     """One (backend, run() arguments) per distinct kernel the blocks need that is not
     compiled yet, each arguments a one-configuration grid that selects that kernel."""
-    if backend not in TEMPLATES:
+    if backend not in TEMPLATED:
         return []
     module = backend_module(backend)
     dtype = np.dtype(conf["dtype"])
@@ -41,12 +41,11 @@ def jobs(blocks, conf, backend, fast):
             if "weight_decay" in OPTIMIZERS[optimizer].hyper:
                 H[OPTIMIZERS[optimizer].hyper.index("weight_decay")] = float(weight_decay)
             decay = module.decayed(optimizer, H)
-            key = (shape, optimizer, order, fast, margin > 0, decay)
-            kernel = dispatcher(getattr(module, TEMPLATES[backend]), *key[:3], fast=fast,
-                                margin=margin > 0, decay=decay)
-            if key in out or compiled(kernel):
+            kernel = dispatcher(module.template(shape), shape, optimizer, order, fast=fast,
+                                margin=margin > 0, decay=decay)  # one for every looped shape
+            if kernel in out or compiled(kernel):
                 continue
-            out[key] = (backend, (shape, optimizer, order, H, W0, K, conf["tol"], 1, margin),
+            out[kernel] = (backend, (shape, optimizer, order, H, W0, K, conf["tol"], 1, margin),
                         fast)
     return list(out.values())
 

@@ -40,6 +40,7 @@ NUMPY_PRIMITIVES = {
     "sqrt": np.sqrt,
     "larger": np.maximum,
     "select": np.where,
+    "lanes": lambda lo, hi: (slice(lo, hi),),  # loops.py's lane loop: one pass over a slice
 }
 _numpy_memo = {}
 

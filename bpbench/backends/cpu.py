@@ -29,14 +29,14 @@ from .._cache import compiling
 from ..kernels import specialise
 from ..optimizers import decays
 from ..network import LOSS, N as N_, OUT, rows
-from ..training import RUNNING, start, step
+from ..training import RUNNING, start
 
 # A kernel without the weight-decay term where no configuration decays: the same numbers,
 # faster (kernels.specialise).
 decayed = decays
 
 # Bound per shape, optimizer, order and criterion by kernels.specialise:
-update = advance = forward = backprop = pack = verdict = None
+update = advance = forward = backprop = pack = verdict = step = step_lanes = None
 
 LANES = 64
 # In fast mode the SIMD loop is vectorised VECTOR_BYTES wide: 8 doubles or 16 floats per
@@ -67,8 +67,36 @@ def _take(typingctx, counter):
 
 
 @njit(inline="always")
-def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max_steps,
-           counter, me, width, passes, status, loss, output, done):
+def _each_lane(update, advance, forward, backprop, verdict, step, S, D, nl, lanes, verdicts,
+               threshold, max_steps):
+    """One step of every active lane, lane by lane (the unrolled formulas, whose statements
+    LLVM vectorises across this loop); returns how many lanes reached a verdict."""
+    finished = 0
+    for l in range(-(-nl // lanes) * lanes):  # the SIMD loop
+        step(update, advance, forward, backprop, S, l, D)
+        v = verdict(S, l, threshold, max_steps)
+        verdicts[l] = v  # kept for the loop above, which judged every lane again
+        finished += (v != RUNNING) & (l < nl)
+    return finished
+
+
+@njit(inline="always")
+def _all_lanes(update, advance, forward, backprop, verdict, step_lanes, S, D, nl, lanes,
+               verdicts, threshold, max_steps):
+    """_each_lane for loops.py's formulas, whose every loop has the lanes innermost."""
+    top = -(-nl // lanes) * lanes
+    step_lanes(update, advance, forward, backprop, S, 0, top, D)
+    finished = 0
+    for l in range(top):
+        v = verdict(S, l, threshold, max_steps)
+        verdicts[l] = v
+        finished += (v != RUNNING) & (l < nl)
+    return finished
+
+
+@njit(inline="always")
+def _block(update, advance, forward, backprop, verdict, step, sweep, D, H, W0, threshold,
+           max_steps, counter, me, width, passes, status, loss, output, done):
     """Run the configurations of H that this thread takes from counter to their verdicts, at
     most width (<= LANES) at a time, counting them in done[me] as they finish (read by a
     progress bar while the kernel runs)."""
@@ -101,18 +129,21 @@ def _block(update, advance, forward, backprop, verdict, D, H, W0, threshold, max
                     for r in range(S.shape[0]):  # not S[:, l] = S[:, nl]: its shape check
                         S[r, l] = S[r, nl]           # compiles an error message, 2 s cold
                     cfg[l] = cfg[nl]
-        finished = 0
-        for l in range(-(-nl // lanes) * lanes):  # the SIMD loop
-            step(update, advance, forward, backprop, S, l, D)
-            v = verdict(S, l, threshold, max_steps)
-            verdicts[l] = v  # kept for the loop above, which judged every lane again
-            finished += (v != RUNNING) & (l < nl)
+        finished = sweep(update, advance, forward, backprop, verdict, step, S, D, nl, lanes,
+                         verdicts, threshold, max_steps)
 
 
 def _chunk(H, W0, K, threshold, max_steps, counter, me, width, passes, status, loss, output,
            done):
-    _block(update, advance, forward, backprop, verdict, pack(K, width), H, W0, threshold,
-           max_steps, counter, me, width, passes, status, loss, output, done)
+    _block(update, advance, forward, backprop, verdict, step, _each_lane, pack(K, width), H, W0,
+           threshold, max_steps, counter, me, width, passes, status, loss, output, done)
+
+
+def _chunk_looped(H, W0, K, threshold, max_steps, counter, me, width, passes, status, loss,
+                  output, done):
+    """_chunk for a looped shape (loops.py): every formula over all the lanes at once."""
+    _block(update, advance, forward, backprop, verdict, step_lanes, _all_lanes, pack(K, width),
+           H, W0, threshold, max_steps, counter, me, width, passes, status, loss, output, done)
 
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False,
@@ -123,7 +154,7 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     threads, width = shares(n, numba.get_num_threads(), vector(H.dtype))
-    kernel = specialise(_chunk, shape, optimizer, order, fast, margin > 0,
+    kernel = specialise(template(shape), shape, optimizer, order, fast, margin > 0,
                         decay=decayed(optimizer, H))
     args = (H, W0, K, H.dtype.type(margin if margin > 0 else tol), max_steps,
             np.zeros(1, np.int64))
@@ -141,6 +172,11 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
             for f in [pool.submit(kernel, *args, me, width, *outs) for me in range(threads)]:
                 f.result()
     return passes, status, loss, output
+
+
+def template(shape):
+    """The kernel template for shape: lane by lane, or all lanes at once for a looped one."""
+    return _chunk_looped if shape.looped else _chunk
 
 
 def shares(n, cores, vector=8):

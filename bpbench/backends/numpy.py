@@ -29,8 +29,12 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
-    step_np, start_np = numpy_version(step), numpy_version(start)
+    start_np = numpy_version(start)
     formulas = net(shape)
+    if formulas.looped:  # its formulas loop over lanes lo..hi-1: one slice here
+        step_np = numpy_version(formulas.step_lanes)
+    else:
+        step_np = numpy_version(step)
     rule = OPTIMIZERS[optimizer]
     update, advance = numpy_version(rule.update), numpy_version(rule.advance)
     forward = numpy_version(criterion(formulas, margin > 0)[0])
@@ -43,8 +47,8 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
             S = np.empty((formulas.nrows, idx.size), H.dtype)
             start_np(S, slice(None), W0, H, idx)
             while idx.size:
-                # every lane of S, and as many of the scratch a looped shape's pack made
-                step_np(update, advance, forward, backprop, S, slice(0, idx.size), D)
+                lanes = (0, idx.size) if formulas.looped else (slice(None),)
+                step_np(update, advance, forward, backprop, S, *lanes, D)
                 v = verdicts(S, tol, margin, max_steps)
                 done = v != RUNNING
                 if done.any():

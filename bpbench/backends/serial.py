@@ -9,10 +9,10 @@ from ..grid import GridError
 from ..kernels import compiled, dispatcher, interpret, specialise
 from ..optimizers import uses_decay
 from ..network import LOSS, OUT, net, rows
-from ..training import MAX_STEPS, RUNNING, STATUSES, start, step
+from ..training import MAX_STEPS, RUNNING, STATUSES, start
 
 # Bound per shape, optimizer, order and criterion by kernels.specialise:
-update = advance = forward = backprop = pack = verdict = None
+update = advance = forward = backprop = pack = verdict = step = None
 
 
 @njit(inline="always")
@@ -30,8 +30,8 @@ def _whole_lane(history, n, S):
 
 
 @njit(inline="always")
-def _train(update, advance, forward, backprop, verdict, S, D, threshold, max_steps, history,
-           record):
+def _train(update, advance, forward, backprop, verdict, step, S, D, threshold, max_steps,
+           history, record):
     """Train lane 0 of S until a verdict; record(history, n, S) fills row n-1 of history (if
     it has one) from S after forward pass n. Returns (forward passes, status)."""
     n = 0
@@ -53,24 +53,29 @@ def _run(H, W0, K, threshold, max_steps, passes, status, loss, output):
     history = np.empty((0, 2), dtype=H.dtype)
     for i in range(H.shape[1]):
         start(S, 0, W0, H, i)
-        passes[i], status[i] = _train(update, advance, forward, backprop, verdict, S, D, threshold,
-                                      max_steps, history, _loss_and_output)
+        passes[i], status[i] = _train(update, advance, forward, backprop, verdict, step, S, D,
+                                      threshold, max_steps, history, _loss_and_output)
         loss[i], output[i] = S[LOSS, 0], S[OUT, 0]
 
 
 def _history(H, W0, K, threshold, max_steps, history):
     S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
     start(S, 0, W0, H, 0)
-    return _train(update, advance, forward, backprop, verdict, S, pack(K, 1), threshold, max_steps,
-                  history, _loss_and_output)
+    return _train(update, advance, forward, backprop, verdict, step, S, pack(K, 1), threshold,
+                  max_steps, history, _loss_and_output)
 
 
 def _states(H, W0, K, threshold, max_steps, history):
     nparams = W0.shape[0]
     S = np.zeros((rows(nparams) + nparams, 1), dtype=H.dtype)  # + gradients: Net.backprop_record
     start(S, 0, W0, H, 0)
-    return _train(update, advance, forward, backprop, verdict, S, pack(K, 1), threshold, max_steps,
-                  history, _whole_lane)
+    return _train(update, advance, forward, backprop, verdict, step, S, pack(K, 1), threshold,
+                  max_steps, history, _whole_lane)
+
+
+def template(shape):
+    """The kernel template (one for every shape: the formulas bound to it say how to step)."""
+    return _run
 
 
 def decayed(optimizer, H):
