@@ -32,7 +32,7 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
     can tell (cpu), else chunk by chunk. backend_options go to the backend (the dask
     scheduler address)."""
     from . import dataset, results
-    module = backend_module(backend, fast, {b.problem.shape for b in blocks})
+    module = backend_module(backend, fast)
     dtype = np.dtype(conf["dtype"])
     attrs = run_attrs(conf, backend, fast, extra_attrs, blocks)
     plan = chunks if chunks is not None else dataset.plan(blocks)
@@ -184,7 +184,7 @@ def _run_checked(blocks, conf, backend, fast, scheduler, extra_attrs=None, outpu
     if output is None:
         dataset.check_memory(sum(b.size for b in blocks))
         return run_blocks(blocks, conf, backend, fast, extra_attrs, **options)
-    backend_module(backend, fast, {b.problem.shape for b in blocks})  # before any file
+    backend_module(backend, fast)  # before any file
     ds = dataset.Dataset(output, blocks, conf, fast, chunk_size or dataset.CHUNK, resume)
     for _ in fill(ds, conf, backend, fast, extra_attrs, **options):
         pass
@@ -233,7 +233,6 @@ def _one(optimizer, order, problem, seed, hyper):
     b = grid.block(optimizer, order, problem, seed, **hyper)
     if b.size != 1:
         raise grid.GridError("a trace takes one value per hyperparameter and one seed")
-    backend_module("serial", shapes=[b.problem.shape])  # traces run on the serial backend
     return b
 
 

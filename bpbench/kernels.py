@@ -23,13 +23,13 @@ from numba.core.registry import CPUDispatcher
 
 from . import _cache, _typing_memo
 from .flat import flatten
-from .network import MAX_CHAIN, Shape, fast_exp, net
+from .network import MAX_UNROLLED, Shape, fast_exp, net
 from .optimizers import OPTIMIZERS, no_decay
 from .targets import python_version, retarget
 from .training import criterion
 
 
-LOOPED = Shape((1, MAX_CHAIN + 1, 1))  # stands for every looped shape
+LOOPED = Shape((1, MAX_UNROLLED, 1))  # stands for every looped shape
 
 # fastmath=True minus nnan and ninf, which would let LLVM drop the NaN checks that detect
 # divergence; the rest (FMA contraction, reassociation) only changes rounding.

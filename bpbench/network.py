@@ -151,15 +151,14 @@ _HYPER = ", ".join(f"h{r}" for r in range(HYPER))  # the rule's hyperparameters,
 
 BIASES = ("none", "fixed", "trained")
 
-# Where the unrolled source stops paying (measured on the 2-core development machines,
-# RESULTS.md "Looped kernels"): a sum written as one expression of more than MAX_CHAIN terms
-# (the finite-weights check has one per parameter, a gradient one per pattern) overflows
-# Python's recursion in flat.py's ast.unparse (encoder-20-10); and Numba's compile grows with
-# the parameter-pattern products: encoder-10-5's 1,150 took 85-94 s exact, and overflowed
-# Numba's own recursion after 86 s in fast mode. Larger shapes run loops.py's kernels, which
-# read the shape as data and compile once per rule.
-MAX_CHAIN = 250
-MAX_UNROLLED = 500  # parameters x patterns
+# Where the unrolled source stops paying (benchmarks/RESULTS.md, "Looped kernels": sgd, 4,096
+# seeds, the cpu backend, AVX-512): it runs xor 1.6x (exact) and 2.3x (fast) faster than the
+# looped kernels of loops.py, and encoder-4-2 (88 parameters x patterns) 1.5x and 2.7x; at
+# encoder-5-3 (190) it is 1.09x in exact mode and 0.69x in fast, and from encoder-6-3 (270) on
+# slower in both, while its compile time grows (4 to 75 s) and its source, past a few
+# thousand, overflows Python's recursion (encoder-20-10). Shapes past MAX_UNROLLED parameters x
+# patterns run the looped kernels, which read the shape as data and compile once per rule.
+MAX_UNROLLED = 128
 
 
 @dataclass(frozen=True)
@@ -200,10 +199,8 @@ class Shape:
     @property
     def looped(self):
         """Whether this shape runs loops.py's kernels (shape as data) rather than the
-        unrolled ones: past MAX_UNROLLED parameters x patterns, or MAX_CHAIN of either."""
-        n = len(self.params)
-        return (max(n, self.patterns, *self.layers) > MAX_CHAIN
-                or n * self.patterns > MAX_UNROLLED)
+        unrolled ones: past MAX_UNROLLED parameters x patterns."""
+        return len(self.params) * self.patterns > MAX_UNROLLED
 
     @property
     def data_size(self):

@@ -127,3 +127,17 @@ def test_chunks_are_joined_into_device_sized_launches(tmp_path):
     assert list(gpu.status) == list(cpu.status)
     done = (cpu.status == "converged").to_numpy()
     assert list(gpu.steps[done]) == list(cpu.steps[done])
+
+
+@pytest.mark.parametrize("optimizer, order", [("sgd", "inplace"), ("nadam", "simultaneous")])
+def test_looped_kernels_match_cpu(optimizer, order):
+    # encoder-5-3 runs loops.py's kernels (the shape read from the data, scratch passed in):
+    # the persistent kernel (sgd) and the one-configuration-per-thread one (NAdam's)
+    from bpbench.problems import resolve
+    assert resolve("encoder-5-3").shape.looped
+    kw = dict(problem="encoder-5-3", seed=[0, 1, 2], lr=[0.5, 3.0], order=order,
+              max_steps=40)
+    gpu = bpbench.sweep(optimizer, backend="cuda", **kw)
+    cpu = bpbench.sweep(optimizer, backend="cpu", **kw)
+    assert_same_up_to_exp(gpu, cpu)
+    np.testing.assert_allclose(gpu.final_loss, cpu.final_loss, rtol=1e-6)

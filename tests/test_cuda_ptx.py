@@ -61,17 +61,22 @@ def test_every_rule_lowers_for_the_gpu(no_gpu_compile, optimizer, dtype):
 CASES = [(POST, "sgd", "inplace", "float64", False), (POST, "rmsprop", "simultaneous",
                                                        "float32", False),
          (POST, "nadam", "simultaneous", "float64", False),
-         (resolve("xor"), "momentum", "inplace", "float32", True)]
+         (resolve("xor"), "momentum", "inplace", "float32", True),
+         (resolve("encoder-8-3"), "adam", "simultaneous", "float64", True),  # looped
+         (resolve("encoder-8-3"), "sgd", "inplace", "float32", False)]
 
 
 @pytest.mark.parametrize("problem, optimizer, order, dtype, margin", CASES)
 def test_kernel_compiles_to_ptx(no_gpu_compile, problem, optimizer, order, dtype, margin):
     from numba import types
     dt = getattr(types, dtype)
-    sig = (dt[:, ::1], dt[:, ::1], dt[::1], dt, types.int64, types.int64[::1], dt[:, ::1],
-           types.int64[::1], types.int8[::1], dt[::1], dt[::1])
+    sig = (dt[:, ::1], dt[:, ::1], dt[::1], types.int64[::1], dt, types.int64,
+           types.int64[::1], dt[:, ::1], dt[:, ::1], dt[:, ::1], types.int64[::1],
+           types.int8[::1], dt[::1], dt[::1])
     # uncached: a fresh compile
-    kernel = no_gpu_compile.kernel.__wrapped__(problem.shape, optimizer, order, margin)
+    kernel = no_gpu_compile._kernel.__wrapped__(
+        no_gpu_compile.LOOPED if problem.shape.looped else problem.shape, optimizer, order,
+        margin, True)
     ptx = ptx_of(kernel.py_func, sig, device=False)
     # the persistent kernel pulls configurations from an atomic counter; NAdam's runs one per
     # thread (bpbench/backends/cuda.py says why)

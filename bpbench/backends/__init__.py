@@ -23,20 +23,15 @@ BACKENDS = {
 FAST = ("serial", "cpu", "dask")
 
 
-def backend_module(name, fast=False, shapes=()):
-    """The backend's module, after checking, before any work, that it can run: the flag fast,
-    the network shapes, the hardware."""
+def backend_module(name, fast=False):
+    """The backend's module, after checking, before any work, that it can run: the flag fast
+    and the hardware."""
     from ..grid import GridError
     if name not in BACKENDS:
         raise GridError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
     if fast and name not in FAST:
         raise GridError(f"the {name} backend has no fast mode; drop --fast (fast=True), or "
                         f"use one of the {', '.join(FAST[:-1])} or {FAST[-1]} backends")
-    for shape in shapes if name == "cuda" else ():
-        if shape.looped:
-            raise GridError(f"the cuda backend does not run looped kernels yet: the "
-                            f"{'-'.join(map(str, shape.layers))} network with {shape.patterns} "
-                            f"patterns is past its unrolled ones; use --backend cpu")
     module = importlib.import_module(f"{__name__}.{name}")
     if hasattr(module, "require"):  # fail before any work when the hardware is missing
         module.require()

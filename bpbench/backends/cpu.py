@@ -160,10 +160,7 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
             np.zeros(1, np.int64))
     done = np.zeros(threads, np.int64)
     outs = (passes, status, loss, output, done)
-    # the forced width is for the unrolled lane loop; a looped kernel's lane loop holds loops,
-    # which LLVM would only remark that it cannot vectorise
-    _compile(kernel, (*args, 0, width, *outs), vector(H.dtype) if fast and not shape.looped
-             else 0)
+    _compile(kernel, (*args, 0, width, *outs), vector(H.dtype) if fast else 0)
     with _reporting(done, progress):
         if threads == 1:
             kernel(*args, 0, width, *outs)

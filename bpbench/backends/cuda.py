@@ -24,7 +24,9 @@ from ..grid import GridError
 from ..network import LOSS, N, OUT, net
 from ..optimizers import OPTIMIZERS, decays, keep, no_decay
 from ..targets import retarget
-from ..training import RUNNING, criterion, start, step
+from ..kernels import LOOPED
+from ..loops import HEAD, header
+from ..training import RUNNING, criterion, start
 
 try:  # a module global, so the CUDA simulator can swap in its own cuda.grid
     from numba import cuda
@@ -87,27 +89,37 @@ def _primitives():
             "larger": dev(larger)}
 
 
-@functools.cache
 def kernel(shape, optimizer, order, margin=False, decay=True):
+    """The kernel for shape (one for every looped shape: loops.py reads the shape from K's
+    header, here from Ih, the header as integers, with the scratch Y and G passed in, since a
+    GPU thread cannot allocate them)."""
+    return _kernel(LOOPED if shape.looped else shape, optimizer, order, margin, decay)
+
+
+@functools.cache
+def _kernel(shape, optimizer, order, margin, decay):
     require()
     dev, prims, memo = cuda.jit(device=True), _primitives(), {}
     if not decay:  # as kernels.specialise: every configuration has weight_decay 0
         prims = dict(prims, decay=dev(no_decay.py_func))
     formulas = net(shape)
     forward, verdict = criterion(formulas, margin)
-    start_d, step_d, verdict_d = (retarget(f, dev, prims, memo) for f in (start, step, verdict))
+    start_d, step_d, verdict_d = (retarget(f, dev, prims, memo)
+                                  for f in (start, formulas.step, verdict))
     rule = OPTIMIZERS[optimizer]
     update_d, advance_d = (retarget(f, dev, prims, memo) for f in (rule.update, rule.advance))
     forward_d, backprop_d, pack_d = (retarget(f, dev, prims, memo) for f in (
         forward, formulas.backprop[order], formulas.pack))
+    data = _looped_data if formulas.looped else dev(lambda K, Ih, Y, G: pack_d(K, 1))
 
     if not persistent(optimizer):
         @cuda.jit
-        def train_each(H, W0, K, threshold, max_steps, counter, S, passes, status, loss, output):
+        def train_each(H, W0, K, Ih, threshold, max_steps, counter, S, Y, G, passes, status,
+                       loss, output):
             i = cuda.grid(1)  # configuration i in lane i
             if i >= H.shape[1]:
                 return
-            D = pack_d(K, 1)
+            D = data(K, Ih, Y, G)
             start_d(S, i, W0, H, i)
             v = RUNNING
             while v == RUNNING:
@@ -118,11 +130,12 @@ def kernel(shape, optimizer, order, margin=False, decay=True):
         return train_each
 
     @cuda.jit
-    def train(H, W0, K, threshold, max_steps, counter, S, passes, status, loss, output):
+    def train(H, W0, K, Ih, threshold, max_steps, counter, S, Y, G, passes, status, loss,
+              output):
         t = cuda.grid(1)
         if t >= S.shape[1]:
             return
-        D = pack_d(K, 1)
+        D = data(K, Ih, Y, G)
         i = cuda.atomic.add(counter, 0, 1)
         while i < H.shape[1]:
             start_d(S, t, W0, H, i)
@@ -134,6 +147,20 @@ def kernel(shape, optimizer, order, margin=False, decay=True):
             i = cuda.atomic.add(counter, 0, 1)
 
     return train
+
+
+def _looped_data(K, Ih, Y, G):
+    """loops.pack's tuple on a GPU: the header's arrays as views of Ih, and the scratch."""
+    m = Ih[0]
+    h = HEAD
+    return (K, Ih[h:h + m + 1], Ih[h + m + 1:h + 2 * m + 2], Ih[h + 2 * m + 2:h + 3 * m + 2],
+            Ih[h + 3 * m + 2:h + 4 * m + 2], Ih[1], Ih[2], Ih[3], Y, G)
+
+
+if cuda is not None:
+    _looped_data = cuda.jit(device=True)(_looped_data)
+
+MEMORY = 4 << 30  # bytes of S and scratch one launch may take on the device
 
 
 def persistent(optimizer):
@@ -185,6 +212,12 @@ def _same_kernel(a, b):
             and a[6:] == b[6:])
 
 
+def _scratch_rows(shape):
+    """Rows of a looped kernel's activation scratch Y (G has one more): every pattern's
+    non-input units; 0 for an unrolled shape, whose activations stay in registers."""
+    return shape.patterns * sum(shape.layers[1:]) if shape.looped else 0
+
+
 def _launch(batch, fast):
     shape, optimizer, order, _, _, K, *settings = batch[0][1]
     H = np.concatenate([args[3] for _, args in batch], axis=1)
@@ -209,9 +242,14 @@ def _run(shape, optimizer, order, H, W0, K, tol, max_steps, margin):
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     per_block, max_lanes = _lanes()
+    nrows, scratch = net(shape).nrows, _scratch_rows(shape)
+    lane_bytes = H.itemsize * (nrows + 2 * scratch + 1)
+    max_lanes = max(per_block, min(max_lanes, MEMORY // lane_bytes // per_block * per_block))
     # one configuration per thread: a launch per max_lanes of them, so S stays that size
     batch = BATCH if persistent(optimizer) else max_lanes
     K_d = cuda.to_device(K)
+    Ih = cuda.to_device(header(shape).astype(np.int64) if shape.looped
+                        else np.zeros(1, np.int64))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         # the simulator computes in NumPy (overflow is divergence); a sweep smaller than the
         # GPU launches few blocks, which numba-cuda would warn about at every launch
@@ -219,13 +257,17 @@ def _run(shape, optimizer, order, H, W0, K, tol, max_steps, margin):
         for lo in range(0, n, batch):
             hi = min(n, lo + batch)
             blocks = math.ceil(min(hi - lo, max_lanes) / per_block)
-            S = cuda.device_array((net(shape).nrows, blocks * per_block), H.dtype)
+            width = blocks * per_block
+            S = cuda.device_array((nrows, width), H.dtype)
+            Y = cuda.device_array((max(scratch, 1), width), H.dtype)
+            G = cuda.device_array((scratch + 1, width), H.dtype)
             out = [cuda.device_array(hi - lo, a.dtype) for a in (passes, status, loss, output)]
             launches += 1
             train[blocks, per_block](cuda.to_device(np.ascontiguousarray(H[:, lo:hi])),
                                      cuda.to_device(np.ascontiguousarray(W0[:, lo:hi])),
-                                     K_d, H.dtype.type(margin if margin > 0 else tol), max_steps,
-                                     cuda.to_device(np.zeros(1, np.int64)), S, *out)
+                                     K_d, Ih, H.dtype.type(margin if margin > 0 else tol),
+                                     max_steps, cuda.to_device(np.zeros(1, np.int64)), S, Y, G,
+                                     *out)
             for host, dev in zip((passes, status, loss, output), out):
                 dev.copy_to_host(host[lo:hi])
     return passes, status, loss, output

@@ -71,7 +71,7 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
     from ..api import fill, iter_chunks
     from ..backends import backend_module
 
-    backend_module(backend)
+    backend_module(backend, fast)  # before anything is read or written
     if scheduler and backend != "dask":
         raise click.UsageError("--scheduler needs --backend dask")
     orders = None if order is None else [o.strip() for o in order.split(",")]
@@ -95,7 +95,6 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
         label = sweep_file
     if output is None:
         output = os.path.splitext(os.path.basename(sweep_file))[0] + ".parquet"
-    backend_module(backend, fast, {b.problem.shape for b in blocks})  # before any file
     size = chunk_size or dataset.CHUNK
     chunks = dataset.plan(blocks, size)
     as_dir = output.endswith(os.sep) or os.path.isdir(output) or not os.path.splitext(output)[1]
