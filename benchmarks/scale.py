@@ -10,7 +10,8 @@ bpbench cpu exact and fast (every core), the numpy backend (on a few seeds: it i
 plain torch loop that trains every restart at once (weights [restarts, out, in], torch.bmm,
 autograd, float64, every core), side by side in one run, with the ratios. Every run does the
 same work: gradient descent at lr 1 for exactly --steps steps (max_steps = steps, a tol no run
-reaches), so config-steps = seeds x steps. Prints the ISA first.
+reaches, no margin), so config-steps = seeds x steps (the post, whose start is fixed: as many
+learning rates; torch is not run there). Prints the ISA first.
 """
 import argparse
 import json
@@ -50,7 +51,8 @@ COLD = """
 import json, sys, time
 import bpbench
 problem = json.loads(sys.argv[1])
-kw = dict(problem=problem, lr=1.0, max_steps=2, tol=1e-300, fast=sys.argv[2] == "1")
+kw = dict(problem=problem, lr=1.0, max_steps=2, tol=1e-300, margin=0.0,
+          fast=sys.argv[2] == "1")
 if problem != "post":
     kw["seed"] = [0]
 t = time.perf_counter(); bpbench.sweep("sgd", **kw); first = time.perf_counter() - t
@@ -72,10 +74,13 @@ def cold_compile(problem, fast):
 
 def bpbench_rate(problem, seeds, steps, backend="cpu", fast=False):
     import bpbench
-    kw = dict(problem=problem, lr=1.0, max_steps=steps, tol=1e-300, backend=backend, fast=fast)
+    kw = dict(problem=problem, lr=1.0, max_steps=steps, tol=1e-300, margin=0.0,
+              backend=backend, fast=fast)
     if problem != "post":
         kw["seed"] = {"start": 0, "num": seeds}
-    bpbench.sweep("sgd", **dict(kw, max_steps=2))  # compiled (or loaded) before timing
+    else:  # fixed weights: as many learning rates instead
+        kw["lr"] = {"start": 0.5, "stop": 2.0, "num": seeds}
+    bpbench.sweep("sgd", **dict(kw, max_steps=2, lr=1.0))  # compiled (or loaded) first
     t = time.perf_counter()
     df = bpbench.sweep("sgd", **kw)
     wall = time.perf_counter() - t

@@ -29,6 +29,9 @@ WORKLOADS = {
     "LARGE": ("rmsprop, simultaneous, lr 128 x beta 128 x eps 64 = 1,048,576, max_steps 5000",
               lambda: (grid.block("rmsprop", "simultaneous", lr="log:1e-3:1:128",
                                   beta="lin:0.5:0.999:128", eps="log:1e-8:1e-1:64"), 5000)),
+    "E1": ("encoder-10-5 restarts (looped kernels): sgd, lr 1, 4,096 seeds, margin 0.4, "
+           "max_steps 2000", lambda: (grid.block("sgd", "simultaneous", problem="encoder-10-5",
+                                                 lr=1.0, seed={"start": 0, "num": 4096}), 2000)),
     "OPT": ("every optimizer over lr = logspace(-3, 0, 512) at its torch defaults, "
             "simultaneous, max_steps 2000, one after the other",
             lambda: ([grid.block(o, "simultaneous", lr="log:1e-3:1:512") for o in OPTIMIZERS],
@@ -39,7 +42,8 @@ WORKLOADS = {
 VARIANTS = [("numpy", False, "float64"), ("serial", False, "float64"),
             ("cpu", False, "float64"), ("cpu", True, "float64"),
             ("cpu", False, "float32"), ("cpu", True, "float32")]
-SKIP = {("LARGE", "numpy"), ("LARGE", "serial"), ("OPT", "serial")}
+SKIP = {("LARGE", "numpy"), ("LARGE", "serial"), ("OPT", "serial"), ("E1", "numpy"),
+        ("E1", "serial")}
 
 
 def measure(block, max_steps, backend, fast, dtype, repeat=3):

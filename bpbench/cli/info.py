@@ -22,7 +22,7 @@ def problems():
 
 @main.command()
 @click.option("--workload", default="W1,W2,W3", show_default=True,
-              help="comma list of workloads: W1, W2, W3, R1, LARGE, OPT")
+              help="comma list of workloads: W1, W2, W3, R1, LARGE, E1, OPT")
 @click.option("--threads", type=click.IntRange(1), default=None,
               help="Numba threads  [default: all cores]")
 @click.option("--repeat", type=click.IntRange(1), default=3, show_default=True,
@@ -33,8 +33,9 @@ def bench(workload, threads, repeat, fmt):
 
     W1: RMSprop lr x beta x eps (8,192 configurations), simultaneous order; W2: the same in
     inplace order; W3: gradient descent over 8,192 learning rates; R1: XOR restarts, momentum
-    over 4 learning rates x 8,192 seeds; LARGE: 1,048,576 RMSprop configurations; OPT: every
-    optimizer, 512 learning rates each. Prints, per backend / mode / dtype: configurations,
+    over 4 learning rates x 8,192 seeds; LARGE: 1,048,576 RMSprop configurations; E1: the
+    10-5-10 encoder from 4,096 restarts (the looped kernels); OPT: every optimizer, 512
+    learning rates each. Prints, per backend / mode / dtype: configurations,
     useful config-steps (forward passes run), wall seconds, config-steps/s, the ratio to the
     NumPy backend, compile seconds, and how many configurations differ from exact float64
     mode. The header names the CPU's SIMD extension (AVX2, AVX-512): compare figures only
