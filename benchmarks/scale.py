@@ -1,6 +1,7 @@
 """How bpbench scales with the network: compile time, and speed against NumPy and torch.
 
     python benchmarks/scale.py [--seeds N] [--steps N] [--only NAME,...] [--no-torch]
+    python benchmarks/scale.py --forms [--only ...]    unrolled against looped, per problem
 
 For each problem (the post, xor, encoders, parity-4 and parity-8, a two-hidden-layer net):
 whether it runs the unrolled or the looped kernels (network.MAX_UNROLLED), the cold compile
@@ -123,6 +124,38 @@ def torch_rate(problem, seeds, steps):
     return seeds * steps / (time.perf_counter() - start)
 
 
+FORMS = ("xor", "encoder-4-2", "encoder-5-3", "encoder-6-3", "encoder-8-3")
+
+
+def forms(names, seeds, steps):
+    """Where network.MAX_UNROLLED should sit: each problem run both ways (forced by setting
+    the threshold), exact and fast, config-steps/s (best of 3) and the first call's seconds
+    (the looped kernels' usually cached by then: they serve every shape)."""
+    import bpbench
+    from bpbench import network
+    print(f"{'problem':<14}{'params x pat':>13}{'form':>10}{'mode':>7}{'first s':>9}"
+          f"{'config-steps/s':>16}")
+    for name in names:
+        shape = bpbench.problems.resolve(PROBLEMS.get(name, name)).shape
+        for looped in (False, True):
+            network.MAX_UNROLLED = 0 if looped else 10 ** 9
+            network.net.cache_clear()
+            for fast in (False, True):
+                kw = dict(problem=PROBLEMS.get(name, name), seed={"start": 0, "num": seeds},
+                          lr=1.0, max_steps=steps, tol=1e-300, margin=0.0, fast=fast)
+                t = time.perf_counter()
+                bpbench.sweep("sgd", **dict(kw, seed=[0], max_steps=2))
+                first = time.perf_counter() - t
+                best = 0.0
+                for _ in range(3):
+                    t = time.perf_counter()
+                    df = bpbench.sweep("sgd", **kw)
+                    best = max(best, df.steps.fillna(steps).sum() / (time.perf_counter() - t))
+                print(f"{name:<14}{len(shape.params) * shape.patterns:>13}"
+                      f"{'looped' if looped else 'unrolled':>10}{'fast' if fast else 'exact':>7}"
+                      f"{first:>9.1f}{best:>16,.0f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=4096)
@@ -131,7 +164,14 @@ def main():
     ap.add_argument("--only", default=None)
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-compile", action="store_true", help="skip the cold compile runs")
+    ap.add_argument("--forms", action="store_true",
+                    help="unrolled against looped kernels on small problems instead")
     args = ap.parse_args()
+    if args.forms:
+        print(f"ISA: {isa()}   cores: {os.cpu_count()}   seeds: {args.seeds}   steps: "
+              f"{min(args.steps, 100)}")
+        forms(args.only.split(",") if args.only else FORMS, args.seeds, min(args.steps, 100))
+        return
     from bpbench import problems
     names = args.only.split(",") if args.only else list(PROBLEMS)
     print(f"ISA: {isa()}   cores: {os.cpu_count()}   seeds: {args.seeds}   steps: {args.steps}"

@@ -23,13 +23,14 @@ from numba.core.registry import CPUDispatcher
 
 from . import _cache, _typing_memo
 from .flat import flatten
-from .network import MAX_UNROLLED, Shape, fast_exp, net
+from .network import Shape, fast_exp, net
 from .optimizers import OPTIMIZERS, no_decay
 from .targets import python_version, retarget
 from .training import criterion
 
 
-LOOPED = Shape((1, MAX_UNROLLED, 1))  # stands for every looped shape
+# Stands for every looped shape (a key, never run): looped whatever MAX_UNROLLED is set to.
+LOOPED = Shape((1, 1 << 40, 1))
 
 # fastmath=True minus nnan and ninf, which would let LLVM drop the NaN checks that detect
 # divergence; the rest (FMA contraction, reassociation) only changes rounding.

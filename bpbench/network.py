@@ -151,13 +151,14 @@ _HYPER = ", ".join(f"h{r}" for r in range(HYPER))  # the rule's hyperparameters,
 
 BIASES = ("none", "fixed", "trained")
 
-# Where the unrolled source stops paying (benchmarks/RESULTS.md, "Looped kernels": sgd, 4,096
-# seeds, the cpu backend, AVX-512): it runs xor 1.6x (exact) and 2.3x (fast) faster than the
-# looped kernels of loops.py, and encoder-4-2 (88 parameters x patterns) 1.5x and 2.7x; at
-# encoder-5-3 (190) it is 1.09x in exact mode and 0.69x in fast, and from encoder-6-3 (270) on
-# slower in both, while its compile time grows (4 to 75 s) and its source, past a few
-# thousand, overflows Python's recursion (encoder-20-10). Shapes past MAX_UNROLLED parameters x
-# patterns run the looped kernels, which read the shape as data and compile once per rule.
+# Where the unrolled source stops paying (`python benchmarks/scale.py --forms`, RESULTS.md
+# "Looped kernels": sgd, 4,096 seeds, the cpu backend, AVX-512): it runs xor 1.6x (exact) and
+# 2.2x (fast) faster than the looped kernels of loops.py, and encoder-4-2 (88 parameters x
+# patterns) 1.4x and 2.0x; at encoder-5-3 (190) it is 1.09x in exact mode and 0.60x in fast,
+# and from there on at most as fast, while its compile time grows (3.5 to 63 s a shape) and
+# its source, past a few thousand, overflows Python's recursion (encoder-20-10). Shapes past
+# MAX_UNROLLED parameters x patterns run the looped kernels, which read the shape as data and
+# compile once per rule.
 MAX_UNROLLED = 128
 
 
@@ -200,7 +201,14 @@ class Shape:
     def looped(self):
         """Whether this shape runs loops.py's kernels (shape as data) rather than the
         unrolled ones: past MAX_UNROLLED parameters x patterns."""
-        return len(self.params) * self.patterns > MAX_UNROLLED
+        return self.nparams * self.patterns > MAX_UNROLLED
+
+    @property
+    def nparams(self):
+        """len(self.params), without listing them."""
+        L = self.layers
+        return (sum(a * b for a, b in zip(L, L[1:]))
+                + (sum(L[1:]) if self.bias != "none" else 0))
 
     @property
     def data_size(self):
@@ -359,7 +367,7 @@ class Net:
 
     @property
     def nrows(self):
-        return rows.py_func(len(self.shape.params))
+        return rows.py_func(self.shape.nparams)
 
     @property
     def key(self):
