@@ -166,7 +166,12 @@ def main():
     ap.add_argument("--no-compile", action="store_true", help="skip the cold compile runs")
     ap.add_argument("--forms", action="store_true",
                     help="unrolled against looped kernels on small problems instead")
+    ap.add_argument("--lanes", type=int, default=None,
+                    help="the looped kernels' lanes per thread (cpu.LOOPED_LANES, 256)")
     args = ap.parse_args()
+    if args.lanes:
+        from bpbench.backends import cpu
+        cpu.LOOPED_LANES = args.lanes
     if args.forms:
         print(f"ISA: {isa()}   cores: {os.cpu_count()}   seeds: {args.seeds}   steps: "
               f"{min(args.steps, 100)}")

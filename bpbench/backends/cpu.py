@@ -39,6 +39,12 @@ decayed = decays
 update = advance = forward = backprop = pack = verdict = step = step_lanes = None
 
 LANES = 64
+# A looped kernel's block: each of its loops runs over the block's lanes, so a wider block
+# spreads the cost of starting a loop (its bounds, its overlap checks) over more work. 256
+# lanes ran encoder-10-5 23% faster than 64 in fast mode, parity-8 15%, encoder-32-16 10%;
+# 512 was slower for the two larger, and so was a block sized to fit a core's L2 (parity-8
+# at half the speed): RESULTS.md, "Looped kernels".
+LOOPED_LANES = 256
 # In fast mode the SIMD loop is vectorised VECTOR_BYTES wide: 8 doubles or 16 floats per
 # iteration, two AVX2 registers (one or two on AVX-512, whichever width LLVM prefers for the
 # CPU; not measured there). LLVM's own choice on AVX2, one register, leaves the
@@ -95,16 +101,16 @@ def _all_lanes(update, advance, forward, backprop, verdict, step_lanes, S, D, nl
 
 
 @njit(inline="always")
-def _block(update, advance, forward, backprop, verdict, step, sweep, D, H, W0, threshold,
-           max_steps, counter, me, width, passes, status, loss, output, done):
+def _block(update, advance, forward, backprop, verdict, step, sweep, columns, D, H, W0,
+           threshold, max_steps, counter, me, width, passes, status, loss, output, done):
     """Run the configurations of H that this thread takes from counter to their verdicts, at
-    most width (<= LANES) at a time, counting them in done[me] as they finish (read by a
-    progress bar while the kernel runs)."""
-    S = np.zeros((rows(W0.shape[0]), LANES), dtype=H.dtype)  # not garbage: denormals are slow
+    most width (<= columns: LANES, or width itself for the looped kernels) at a time,
+    counting them in done[me] as they finish (read by a progress bar while the kernel runs)."""
+    S = np.zeros((rows(W0.shape[0]), columns), dtype=H.dtype)  # not garbage: denormals are slow
     # Lanes start empty (cfg -1, verdict not RUNNING), and the refill loop fills them: a loop
     # of its own, which LLVM cannot vectorise, made it print a remark at the forced width.
-    cfg = np.full(LANES, -1, np.int64)  # configuration in each lane
-    verdicts = np.zeros(LANES, np.int64)  # each lane's after its last sweep
+    cfg = np.full(columns, -1, np.int64)  # configuration in each lane
+    verdicts = np.zeros(columns, np.int64)  # each lane's after its last sweep
     hi = H.shape[1]
     lanes = VECTOR_BYTES // H.itemsize  # vector(H.dtype)
     nl = width  # active lanes are 0..nl-1
@@ -135,15 +141,16 @@ def _block(update, advance, forward, backprop, verdict, step, sweep, D, H, W0, t
 
 def _chunk(H, W0, K, threshold, max_steps, counter, me, width, passes, status, loss, output,
            done):
-    _block(update, advance, forward, backprop, verdict, step, _each_lane, pack(K, width), H, W0,
-           threshold, max_steps, counter, me, width, passes, status, loss, output, done)
+    _block(update, advance, forward, backprop, verdict, step, _each_lane, LANES, pack(K, width),
+           H, W0, threshold, max_steps, counter, me, width, passes, status, loss, output, done)
 
 
 def _chunk_looped(H, W0, K, threshold, max_steps, counter, me, width, passes, status, loss,
                   output, done):
     """_chunk for a looped shape (loops.py): every formula over all the lanes at once."""
-    _block(update, advance, forward, backprop, verdict, step_lanes, _all_lanes, pack(K, width),
-           H, W0, threshold, max_steps, counter, me, width, passes, status, loss, output, done)
+    _block(update, advance, forward, backprop, verdict, step_lanes, _all_lanes, width,
+           pack(K, width), H, W0, threshold, max_steps, counter, me, width, passes, status, loss,
+           output, done)
 
 
 def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=False,
@@ -153,7 +160,8 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     n = H.shape[1]
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
-    threads, width = shares(n, numba.get_num_threads(), vector(H.dtype))
+    threads, width = shares(n, numba.get_num_threads(), vector(H.dtype),
+                            LOOPED_LANES if shape.looped else LANES)
     kernel = specialise(template(shape), shape, optimizer, order, fast, margin > 0,
                         decay=decayed(optimizer, H))
     args = (H, W0, K, H.dtype.type(margin if margin > 0 else tol), max_steps,
@@ -176,12 +184,12 @@ def template(shape):
     return _chunk_looped if shape.looped else _chunk
 
 
-def shares(n, cores, vector=8):
+def shares(n, cores, vector=8, most=LANES):
     """(threads, lanes per thread) for n configurations on cores threads (set_num_threads: the
     dask backend's 1 is respected). A grid smaller than a block per thread is shared out in
     whole vectors of `vector` lanes, so that a few long runs use every core too."""
     threads = max(1, min(cores, -(-n // vector)))
-    return threads, min(LANES, -(-n // (threads * vector)) * vector)
+    return threads, min(most, -(-n // (threads * vector)) * vector)
 
 
 def _compile(kernel, args, width):
