@@ -12,7 +12,7 @@ from bpbench import kernels, network
 from bpbench.backends import serial
 from bpbench.network import Shape
 
-from test_problems import oracle_row
+from test_problems import oracle_row, random_spec
 
 
 @pytest.fixture
@@ -26,20 +26,10 @@ def looped(monkeypatch):
 
 @st.composite
 def random_problem(draw):
-    layers = draw(st.lists(st.integers(1, 4), min_size=3, max_size=4))
-    bias = draw(st.sampled_from(["none", "fixed", "trained"]))
-    patterns = draw(st.integers(1, 4))
-    unit = st.floats(-2.0, 2.0)
-    nest = lambda *dims: draw(st.lists(unit, min_size=dims[-1], max_size=dims[-1])) \
-        if len(dims) == 1 else [nest(*dims[1:]) for _ in range(dims[0])]  # noqa: E731
-    spec = {"name": "random", "layers": layers, "bias": bias,
-            "inputs": nest(patterns, layers[0]),
-            "targets": [[draw(st.floats(0.0, 1.0)) for _ in range(layers[-1])]
-                        for _ in range(patterns)],
-            "weights": [nest(layers[a + 1], layers[a]) for a in range(len(layers) - 1)]}
-    if bias != "none":
-        spec["biases"] = [nest(layers[a + 1]) for a in range(len(layers) - 1)]
-    return spec
+    """Any shape of 2 or 3 weight layers, up to 4 units a layer and 4 patterns."""
+    return random_spec(draw, draw(st.lists(st.integers(1, 4), min_size=3, max_size=4)),
+                       draw(st.sampled_from(["none", "fixed", "trained"])),
+                       draw(st.integers(1, 4)))
 
 
 # One looped kernel per rule, order and criterion serves every random shape below.

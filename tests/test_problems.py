@@ -25,8 +25,8 @@ SHAPES = [((1, 1, 1), "none", 1, "sgd", PAIRINGS),
 unit = st.floats(-2.0, 2.0)
 
 
-@st.composite
-def problem_and_config(draw, layers, bias, patterns, optimizer, pairings):
+def random_spec(draw, layers, bias, patterns):
+    """A problem of that shape with drawn data, targets, weights and biases."""
     nest = lambda *dims: draw(st.lists(unit, min_size=dims[-1], max_size=dims[-1])) \
         if len(dims) == 1 else [nest(*dims[1:]) for _ in range(dims[0])]  # noqa: E731
     spec = {"name": "random", "layers": list(layers), "bias": bias,
@@ -36,6 +36,12 @@ def problem_and_config(draw, layers, bias, patterns, optimizer, pairings):
             "weights": [nest(layers[a + 1], layers[a]) for a in range(len(layers) - 1)]}
     if bias != "none":
         spec["biases"] = [nest(layers[a + 1]) for a in range(len(layers) - 1)]
+    return spec
+
+
+@st.composite
+def problem_and_config(draw, layers, bias, patterns, optimizer, pairings):
+    spec = random_spec(draw, layers, bias, patterns)
     hyper = {"lr": draw(st.floats(0.01, 5.0))}
     if optimizer != "sgd":
         hyper["beta"] = draw(st.floats(0.0, 0.95))
