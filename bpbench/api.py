@@ -192,7 +192,8 @@ def _run_checked(blocks, conf, backend, fast, scheduler, extra_attrs=None, outpu
     return results.load_dataset(output)
 
 
-def sweep_file(path, *, backend="cpu", fast=False, scheduler=None, **overrides):
+def sweep_file(path, *, backend="cpu", fast=False, scheduler=None, output=None, resume=False,
+               chunk_size=None, **overrides):
     """Run a TOML sweep file (as ``bpbench run FILE``) into one table.
 
     Parameters
@@ -200,7 +201,7 @@ def sweep_file(path, *, backend="cpu", fast=False, scheduler=None, **overrides):
     path : str or path
         A sweep file: top-level settings (tol, max_steps, dtype, margin, problem) and
         ``[[run]]`` blocks, each an optimizer (or list) with its hyperparameter axes.
-    backend, fast, scheduler
+    backend, fast, scheduler, output, resume, chunk_size
         As for `sweep`.
     **overrides
         Replace the file's values: a hyperparameter axis (in every block that uses it),
@@ -226,7 +227,7 @@ def sweep_file(path, *, backend="cpu", fast=False, scheduler=None, **overrides):
         raise grid.GridError("scheduler= needs backend='dask'")
     blocks, conf = grid.load(path, overrides)
     return _run_checked(blocks, conf, backend, fast, scheduler,
-                        {"sweep": os.path.basename(str(path))})
+                        {"sweep": os.path.basename(str(path))}, output, resume, chunk_size)
 
 
 def _one(optimizer, order, problem, seed, hyper):
