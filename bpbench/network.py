@@ -14,7 +14,8 @@ call of the optimizer's rule. They call only the small primitives below, so the 
 backend runs one lane, the CPU backend SIMD blocks of lanes, the NumPy backend a slice
 and the CUDA backend device functions, all from this one source (see ``targets.py``). The
 arithmetic keeps the post's order of operations, so the post's network gives its numbers bit
-for bit.
+for bit. Past MAX_UNROLLED parameters x patterns, net(shape) hands out loops.py's formulas
+instead: the same arithmetic as loops over a shape read from the data.
 """
 import functools
 import linecache
