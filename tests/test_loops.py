@@ -58,12 +58,15 @@ def test_looped_kernels_equal_the_unrolled_ones(monkeypatch):
     # xor restarts on the cpu backend (lanes refilled) and a trace with every gradient
     kw = dict(problem="xor", seed={"start": 0, "num": 150}, lr=[0.5, 4.0], max_steps=600)
     unrolled = bpbench.sweep("sgd", order="inplace", **kw)
+    unrolled32 = bpbench.sweep("sgd", order="inplace", dtype="float32", **kw)  # header in f32
     trace = dict(problem="xor", lr=2.0, seed=3, max_steps=300, weights=True)
     unrolled_trace = bpbench.trace("adam", **trace)
     monkeypatch.setattr(network, "MAX_UNROLLED", 0)
     network.net.cache_clear()
     try:
         pd.testing.assert_frame_equal(bpbench.sweep("sgd", order="inplace", **kw), unrolled)
+        pd.testing.assert_frame_equal(
+            bpbench.sweep("sgd", order="inplace", dtype="float32", **kw), unrolled32)
         pd.testing.assert_frame_equal(bpbench.trace("adam", **trace), unrolled_trace)
         fast = bpbench.sweep("sgd", order="inplace", fast=True, **kw)
         assert (fast.status == unrolled.status).mean() > 0.95
