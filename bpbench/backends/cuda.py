@@ -12,6 +12,11 @@ differ (CUDA's exp and sqrt). Chunks of a sweep are joined into device-sized lau
 
 GPU exp rounds differently from glibc's, so a configuration that sits on a limit cycle or
 right at the tol boundary can get a different step count than the exact CPU backends.
+
+A looped shape (loops.py) runs the same looped formulas, each thread over its own lane; the
+shape's header goes in as integers and the activation scratch as device arrays, one column per
+thread, and a launch keeps S and the scratch within MEMORY. Checked on the simulator and as PTX
+for sm_90; not yet on a GPU.
 """
 import contextlib
 import functools
