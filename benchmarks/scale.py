@@ -3,7 +3,8 @@
     python benchmarks/scale.py [--seeds N] [--steps N] [--only NAME,...] [--no-torch]
     python benchmarks/scale.py --forms [--only ...]    unrolled against looped, per problem
 
-For each problem (the post, xor, encoders, parity-4 and parity-8, a two-hidden-layer net):
+For each problem (the post, xor, encoders, the built-in parity-4 and parity-8, a two-hidden-layer
+net):
 whether it runs the unrolled or the looped kernels (network.MAX_UNROLLED), the cold compile
 time of its sgd kernel (a fresh process, an empty kernel cache: the first sweep's wall time
 less a warm rerun's), then config-steps per second over N seeds x a fixed number of steps for
@@ -27,15 +28,6 @@ import numpy as np
 from bpbench.bench import isa
 
 
-def parity(n):
-    """n-bit parity: 2^n patterns, n-n-1 with trained biases, uniform [-1, 1] starts."""
-    bits = [[(p >> i) & 1 for i in range(n)] for p in range(2 ** n)]
-    return {"name": f"parity-{n}", "layers": [n, n, 1], "bias": "trained",
-            "inputs": [[float(b) for b in row] for row in bits],
-            "targets": [[float(sum(row) % 2)] for row in bits],
-            "init": {"dist": "uniform", "low": -1.0, "high": 1.0}}
-
-
 def two_hidden():
     """8-6-6-8 encoder-like net: two hidden layers, 8 one-hot patterns."""
     eye = np.eye(8).tolist()
@@ -46,7 +38,7 @@ def two_hidden():
 PROBLEMS = {"post": "post", "xor": "xor", "encoder-4-2": "encoder-4-2",
             "encoder-8-3": "encoder-8-3", "encoder-10-5": "encoder-10-5",
             "encoder-16-8": "encoder-16-8", "encoder-32-16": "encoder-32-16",
-            "parity-4": parity(4), "parity-8": parity(8), "two-hidden": two_hidden()}
+            "parity-4": "parity-4", "parity-8": "parity-8", "two-hidden": two_hidden()}
 
 COLD = """
 import json, sys, time

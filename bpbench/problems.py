@@ -149,7 +149,18 @@ BUILTIN = {
                            "uniform [-1, 1] starts"},
 }
 ENCODER = re.compile(r"encoder-(\d+)-(\d+)$")
-EXAMPLES = ("encoder-4-2", "encoder-8-3")  # listed by `bpbench problems`
+PARITY = re.compile(r"parity-(\d+)$")
+EXAMPLES = ("encoder-4-2", "encoder-8-3", "parity-4")  # listed by `bpbench problems`
+
+
+def _parity(n):
+    bits = [[float((p >> i) & 1) for i in range(n)] for p in range(2 ** n)]
+    return {"name": f"parity-{n}", "layers": [n, n, 1], "inputs": bits,
+            "targets": [[float(sum(row) % 2)] for row in bits], "bias": "trained",
+            "init": {"dist": "uniform", "low": -1.0, "high": 1.0}, "margin": 0.4,
+            "description": f"{n}-bit parity: the {2 ** n} patterns of {n} bits, target 1 for "
+                           f"an odd count, {n}-{n}-1 with trained biases, uniform [-1, 1] "
+                           f"starts"}
 
 
 def builtin(name):
@@ -162,6 +173,12 @@ def builtin(name):
         if not (1 <= n <= 64 and 1 <= h <= 64):
             raise ProblemError(f"{name}: an encoder-N-M needs 1 <= N, M <= 64")
         return _encoder(n, h)
+    m = PARITY.match(name)
+    if m:
+        n = int(m.group(1))
+        if not 1 <= n <= 10:
+            raise ProblemError(f"{name}: a parity-N needs 1 <= N <= 10 (2^N patterns)")
+        return _parity(n)
     return None
 
 
@@ -184,7 +201,7 @@ def resolve(spec, _reading=()):
             return parse(found)
         if text.endswith(".toml") or os.path.sep in text or os.path.exists(text):
             return load(text, _reading)
-        names = ", ".join(list(BUILTIN) + ["encoder-N-M"])
+        names = ", ".join(list(BUILTIN) + ["encoder-N-M", "parity-N"])
         raise ProblemError(f"unknown problem {text!r}; choose from {names}, or give a TOML "
                            f"file with a [problem] table")
     if isinstance(spec, dict):

@@ -100,3 +100,17 @@ def test_large_networks_match_the_numpy_backend(problem, steps):
     assert list(cpu.status) == list(numpy.status)
     # NumPy's exp is not libm's: the same runs, to the last bits
     np.testing.assert_allclose(cpu.final_loss, numpy.final_loss, rtol=1e-9)
+
+
+def test_parity_is_a_builtin_that_runs_looped():
+    p = bpbench.problems.resolve("parity-4")
+    assert p.shape.looped and len(p.inputs) == 16 and p.margin == 0.4
+    assert [int(t) for t in p.targets.ravel()] == [bin(k).count("1") % 2 for k in range(16)]
+    # momentum at lr 0.3: 7 of 24 starts converge within 10,000 steps, the first after 331
+    kw = dict(problem="parity-4", seed={"start": 0, "num": 24}, lr=0.3, max_steps=2000)
+    cpu = bpbench.sweep("momentum", **kw)
+    serial = bpbench.sweep("momentum", backend="serial", **kw)
+    pd.testing.assert_frame_equal(cpu, serial)
+    assert {"converged", "max_steps"} <= set(cpu.status)
+    with pytest.raises(ValueError, match="parity-N needs"):
+        bpbench.problems.resolve("parity-11")

@@ -9,7 +9,8 @@ from .formats import emit, format_option
 def problems():
     """List the built-in problems, one line each.
 
-    encoder-N-M stands for any N-M-N encoder (N, M up to 64). Your own problem is a TOML file
+    encoder-N-M stands for any N-M-N encoder (N, M up to 64), parity-N for N-bit parity (N up
+    to 10: 2^N patterns through N-N-1). Your own problem is a TOML file
     with a [problem] table (layers, inputs, targets, bias, and weights/biases or init); see the
     README.
     """
