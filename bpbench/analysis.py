@@ -130,7 +130,13 @@ def at_best(df, select="success"):
     per = settings_median(df)
     tops = pd.DataFrame([best_first(g, select).iloc[0]
                          for _, g in per.groupby(GROUP, observed=True, sort=False)])
-    out = df.merge(tops[keys], on=keys, how="inner")  # NaN matches NaN: sgd has no beta
+    return rows_of(df, tops, keys)
+
+
+def rows_of(df, settings, keys):
+    """The rows of df whose values of keys are one of the rows of settings (in df's order;
+    NaN matches NaN: sgd has no beta), with df's attrs."""
+    out = df.merge(settings[keys], on=keys, how="inner")
     out.attrs = dict(df.attrs)
     return out
 

@@ -414,7 +414,7 @@ def ecdf_curves(df, reduce="best"):
                            f"{reduce!r}")
     plt = _figures()
     d = analysis.at_best(df) if reduce == "best" else df
-    hs = [h for h in hyperparameters(d) if reduce == "best"]
+    hs = hyperparameters(d) if reduce == "best" else []  # the chosen setting, in the labels
     groups = list(d.groupby(GROUP, observed=True, sort=False))
     if len(groups) > MAX_CURVES:
         raise BpbenchError(f"{len(groups)} optimizers, orders and problems would draw "

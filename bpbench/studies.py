@@ -13,7 +13,8 @@ Only Holm's adjustment, three lines, is written here (scipy has none).
 import numpy as np
 import pandas as pd
 
-from .analysis import GROUP, SELECT, best_first, hyperparameters, quantiles_inf, steps_or_inf
+from .analysis import (GROUP, SELECT, best_first, hyperparameters, quantiles_inf, rows_of,
+                       steps_or_inf)
 from .errors import BpbenchError
 
 CONFIDENCE = 0.95
@@ -115,11 +116,7 @@ def compare(df, select="success", holdout=None, pairs=False):
             per.append(dict(zip(hs, setting), **setting_stats(g)))
         top = best_first(pd.DataFrame(per), select).iloc[0]
         named = [h for h in hs if part[h].nunique() > 1] or hs[:1]  # what the grid varied
-        mask = np.ones(len(part), bool)
-        for h in hs:
-            same = part[h] == top[h] if pd.notna(top[h]) else part[h].isna()
-            mask &= same.to_numpy()
-        reported = part[mask & part.seed.isin(report_on).to_numpy()]
+        reported = rows_of(part[part.seed.isin(report_on)], pd.DataFrame([top[hs]]), hs)
         row = dict(zip(GROUP, key), setting=_setting_label(top, named),
                    **{h: top[h] for h in hs}, **setting_stats(reported))
         rows.append(row)

@@ -10,7 +10,7 @@ import numpy as np
 from ..network import ERR, FINITE, LOSS, N, OUT, net
 from ..optimizers import OPTIMIZERS
 from ..targets import numpy_version
-from ..training import CONVERGED, DIVERGED, MAX_STEPS, RUNNING, criterion, start, step
+from ..training import CONVERGED, DIVERGED, MAX_STEPS, RUNNING, criterion, start
 
 CHUNK = 1 << 16  # configurations per pass: keeps the state in cache-sized pieces
 
@@ -31,10 +31,8 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     start_np = numpy_version(start)
     formulas = net(shape)
-    if formulas.looped:  # its formulas loop over lanes lo..hi-1: one slice here
-        step_np = numpy_version(formulas.step_lanes)
-    else:
-        step_np = numpy_version(step)
+    # the looped formulas step lanes lo..hi-1 at once: here one slice of every configuration
+    step_np = numpy_version(formulas.step_lanes if formulas.looped else formulas.step)
     rule = OPTIMIZERS[optimizer]
     update, advance = numpy_version(rule.update), numpy_version(rule.advance)
     forward = numpy_version(criterion(formulas, margin > 0)[0])

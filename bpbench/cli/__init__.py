@@ -128,6 +128,7 @@ def load_tables(paths, partial=False):
     """Several tables (files or dataset directories) as one, when they were judged alike:
     the same tol, margin, max_steps and dtype (refused in one line where they differ)."""
     from .. import results
+    from ..analysis import settings_of
     frames = [load_table(p, partial) for p in paths]
     if len(frames) == 1:
         return frames[0]
@@ -139,9 +140,9 @@ def load_tables(paths, partial=False):
     for c in ("optimizer", "order"):  # union the categories, as concat does for problem
         names = list(dict.fromkeys(x for f in frames for x in f[c].cat.categories))
         frames = [f.assign(**{c: f[c].cat.set_categories(names)}) for f in frames]
-    attrs = {k: frames[0].attrs[k] for k in JUDGED_BY if k in frames[0].attrs}
+    # every setting the tables agree on (backend, chunks... where they differ, none is told)
+    attrs = {k: v for k, v in frames[0].attrs.items() if all(f.attrs.get(k) == v for f in frames)}
     df = results.concat(frames, attrs)
-    from ..analysis import settings_of
     twice = int(df.duplicated(settings_of(df) + ["seed"]).sum())
     if twice:
         raise BpbenchError(f"the tables share {twice:,} configurations (the same setting and "
