@@ -19,8 +19,20 @@ def run_attrs(conf, backend, fast, extra_attrs=None, blocks=()):
     margins = {grid.margin_for(conf, b.problem) for b in blocks}
     if margins - {0.0}:
         attrs["margin"] = margins.pop() if len(margins) == 1 else sorted(margins)
+    if conf.get("batch", "full") != "full":
+        attrs["batch"] = conf["batch"]
+    models = {b.problem.name: model(b.problem) for b in blocks if b.problem.model}
+    if models:
+        attrs["model"] = models
     attrs.update(extra_attrs or {})
     return attrs
+
+
+def model(problem):
+    """A problem's activations (one per non-input layer), loss and prime offset, for attrs."""
+    n = len(problem.layers) - 1
+    return {"activation": list(problem.activations or ["sigmoid"] * n), "loss": problem.loss,
+            "prime_offset": problem.prime_offset}
 
 
 def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
@@ -41,7 +53,8 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
         for i, (b, lo, hi) in enumerate(plan):
             if i not in skip:
                 block = blocks[b]
-                yield i, (*block.args(dtype, lo, hi), conf["tol"], conf["max_steps"],
+                yield i, (*block.args(dtype, lo, hi, conf["batch"]), conf["tol"],
+                          conf["max_steps"],
                           grid.margin_for(conf, block.problem))
 
     from .precompile import precompile
@@ -90,7 +103,8 @@ def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None, **back
 
 def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
           max_steps=10000, margin=None, backend="cpu", dtype="float64", fast=False,
-          scheduler=None, sample=None, output=None, resume=False, chunk_size=None, **hyper):
+          scheduler=None, sample=None, output=None, resume=False, chunk_size=None,
+          batch="full", schedule=None, **hyper):
     """Train every configuration of a grid; one row per configuration.
 
     Parameters
@@ -122,6 +136,16 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
     fast : bool, default False
         FMA contraction, reassociation and a vectorised exp: faster, and a different step
         count for a few configurations in a thousand.
+    batch : "full", "online" or int, default "full"
+        Patterns per update. A step is always one epoch: a forward pass over every pattern
+        (its loss decides convergence), then one update per batch, each from the gradient
+        summed over its patterns in order; the optimizer's t counts updates.
+    schedule : str or dict, optional
+        A learning-rate schedule stepped once an epoch: ``{"kind": "step", "step_size": 10,
+        "gamma": 0.5}`` (torch's StepLR), ``{"kind": "exponential", "gamma": g}``
+        (ExponentialLR), ``{"kind": "inverse_time", "decay": d}`` (lr / (1 + d k) after k
+        epochs), or the strings ``"step:10:0.5"``, ``"exponential:0.9"``,
+        ``"inverse_time:0.01"``. Its parameters may be axes, and are table columns.
     scheduler : str, optional
         A Dask scheduler address for ``backend="dask"`` (default: a local cluster).
     sample : dict, optional
@@ -172,8 +196,9 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
         raise grid.GridError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if scheduler and backend != "dask":
         raise grid.GridError("scheduler= needs backend='dask'")
-    blocks = grid.blocks(optimizer, order, problem, seed, sample, **hyper)
-    return _run_checked(blocks, grid.settings(tol, max_steps, dtype, margin), backend, fast,
+    blocks = grid.blocks(optimizer, order, problem, seed, sample, schedule, **hyper)
+    return _run_checked(blocks, grid.settings(tol, max_steps, dtype, margin, batch), backend,
+                        fast,
                         scheduler, output=output, resume=resume, chunk_size=chunk_size)
 
 
@@ -230,20 +255,21 @@ def sweep_file(path, *, backend="cpu", fast=False, scheduler=None, output=None, 
                         {"sweep": os.path.basename(str(path))}, output, resume, chunk_size)
 
 
-def _one(optimizer, order, problem, seed, hyper):
-    b = grid.block(optimizer, order, problem, seed, **hyper)
+def _one(optimizer, order, problem, seed, hyper, schedule=None):
+    b = grid.block(optimizer, order, problem, seed, schedule=schedule, **hyper)
     if b.size != 1:
         raise grid.GridError("a trace takes one value per hyperparameter and one seed")
     return b
 
 
 def trajectory(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
-               max_steps=10000, margin=None, dtype="float64", **hyper):
+               max_steps=10000, margin=None, dtype="float64", batch="full", schedule=None,
+               **hyper):
     """One configuration's run as NumPy arrays, without pandas.
 
     Parameters
     ----------
-    optimizer, order, problem, seed, tol, max_steps, margin, dtype, **hyper
+    optimizer, order, problem, seed, tol, max_steps, margin, dtype, batch, schedule, **hyper
         As for `sweep`, one value each.
 
     Returns
@@ -259,33 +285,36 @@ def trajectory(optimizer, *, order="simultaneous", problem=None, seed=None, tol=
     >>> len(loss), status, bool(loss[-1] < 1e-7)
     (111, 'converged', True)
     """
-    return _trajectory(_one(optimizer, order, problem, seed, hyper),
-                       grid.settings(tol, max_steps, dtype, margin))
+    return _trajectory(_one(optimizer, order, problem, seed, hyper, schedule),
+                       grid.settings(tol, max_steps, dtype, margin, batch))
 
 
 def _trajectory(b, conf):
     from .backends import serial
     dt = np.dtype(conf["dtype"])
-    hist, status = serial.history(*b.args(dt), conf["tol"], conf["max_steps"],
+    hist, status = serial.history(*b.args(dt, batch=conf["batch"]), conf["tol"],
+                                  conf["max_steps"],
                                   grid.margin_for(conf, b.problem))
     return hist[:, 1], hist[:, 0], STATUSES[status]
 
 
 def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
-          max_steps=10000, margin=None, dtype="float64", weights=False, **hyper):
+          max_steps=10000, margin=None, dtype="float64", weights=False, batch="full",
+          schedule=None, **hyper):
     """Every forward pass of one configuration, as a table.
 
     Parameters
     ----------
     optimizer : str
         One of ``bpbench.OPTIMIZERS``.
-    order, problem, seed, tol, max_steps, margin, dtype, **hyper
+    order, problem, seed, tol, max_steps, margin, dtype, batch, schedule, **hyper
         As for `sweep`, one value each.
     weights : bool, default False
         Also give, for every parameter p (named as in the post: ``w35`` joins unit 3 to unit
         5, ``b3`` is unit 3's bias), its value during forward pass n (``p``), its gradient
         dE/dp at that pass (``grad_p``) and the optimizer's state after the update that
         follows (``m_p``, ``v_p``, for the slots the rule keeps: see ``Optimizer.state``).
+        With a schedule, ``lr`` is each step's learning rate.
         A fixed bias (``bias = "fixed"``) is not trained: its gradient is NaN (not computed)
         and it has no state columns.
 
@@ -305,13 +334,17 @@ def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
     (0.3, True)
     """
     import pandas as pd
-    b = _one(optimizer, order, problem, seed, hyper)
-    conf = grid.settings(tol, max_steps, dtype, margin)
+    b = _one(optimizer, order, problem, seed, hyper, schedule)
+    conf = grid.settings(tol, max_steps, dtype, margin, batch)
     output, loss, status = _trajectory(b, conf)
     df = pd.DataFrame({"step": np.arange(1, len(loss) + 1),
                        "output": output.astype(np.float64), "loss": loss.astype(np.float64)})
     if weights:
         df = pd.concat([df, _weights(b, conf, len(df))], axis=1)
+    if b.schedule:
+        df.attrs["schedule"] = b.schedule
+    if b.problem.model:
+        df.attrs["model"] = model(b.problem)
     df.attrs.update(conf, margin=grid.margin_for(conf, b.problem) or None,
                     problem=b.problem.name,
                     optimizer=optimizer, order=b.order, status=status,
@@ -328,7 +361,7 @@ def _weights(b, conf, n):
     from .network import PARAMS
     from .optimizers import OPTIMIZERS
     dt = np.dtype(conf["dtype"])
-    shape, _, _, H, W0, K = b.args(dt)
+    shape, _, _, H, W0, K = b.args(dt, batch=conf["batch"])
     S, _ = serial.states(shape, b.optimizer, b.order, H, W0, K, conf["tol"],
                          conf["max_steps"], grid.margin_for(conf, b.problem))
     assert len(S) == n  # the same deterministic run as the trajectory
@@ -336,6 +369,8 @@ def _weights(b, conf, n):
     value = S[:, PARAMS:PARAMS + 3 * k].reshape(n, k, 3)
     before = np.vstack([W0[:, 0][None, :], value[:-1, :, 0]])  # weights during pass n
     cols = {}
+    if b.schedule:  # the learning rate of each epoch, as the kernel set it
+        cols["lr"] = S[:, 0]
     for j, (p, param) in enumerate(zip(names, shape.params)):
         cols[p] = before[:, j]
         if param[0] == "b" and shape.bias == "fixed":

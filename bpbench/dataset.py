@@ -47,10 +47,13 @@ def spec(blocks, conf, fast, size):
             d["seeds"] = seed_spec(b.seeds)
         if b.sample is not None:
             d["sample"] = b.sample
+        if b.schedule is not None:
+            d["schedule"] = b.schedule
         return d
-    # The post without seeds and margin is left out, so manifests written before problems
-    # existed still match.
-    settings = {k: v for k, v in conf.items() if not (k == "margin" and v is None)}
+    # The post without seeds, margin and batches is left out, so manifests written before
+    # problems existed still match.
+    settings = {k: v for k, v in conf.items()
+                if not (k == "margin" and v is None or k == "batch" and v == "full")}
     return {"blocks": [one(b) for b in blocks], "settings": settings, "fast": bool(fast),
             "chunk_size": size}
 

@@ -8,7 +8,9 @@ written ``lin:START:STOP:NUM`` or ``log:START:STOP:NUM``, a list as ``a,b,c``. A
 an integer, a list, or ``{start, num}`` (``START..STOP`` on the command line). Everything is
 checked before anything runs, and every problem raises GridError with a one-line message.
 """
+import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +23,13 @@ from .optimizers import HYPERPARAMETERS, OPTIMIZERS, SLOTS
 DTYPES = ("float64", "float32")
 MAX_AXIS = 10 ** 7  # values on one axis (80 MB); more is a sampling job, not a grid
 MAX_CONFIGS = 10 ** 12  # configurations in one sweep: days of work on any machine
-SETTINGS = {"tol": 1e-7, "max_steps": 10000, "dtype": "float64", "margin": None}
+SETTINGS = {"tol": 1e-7, "max_steps": 10000, "dtype": "float64", "margin": None,
+            "batch": "full"}
+# A learning-rate schedule (loops.schedule): its kind and the parameters each kind takes,
+# which are axes like the rule's hyperparameters (and columns of the table).
+SCHEDULES = {"constant": (), "step": ("step_size", "gamma"), "exponential": ("gamma",),
+             "inverse_time": ("decay",)}
+SCHEDULE_PARAMETERS = ("step_size", "gamma", "decay")
 
 
 class GridError(BpbenchError):
@@ -38,6 +46,7 @@ class Block:
     # with the axes; sample is the validated specification that drew them
     samples: dict = None
     sample: dict = None
+    schedule: str = None  # a kind of SCHEDULES other than constant; its parameters in axes
 
     @property
     def restarts(self):
@@ -60,21 +69,38 @@ class Block:
         the slots h0.. its update takes; unused slots 0) of configurations lo..hi-1: sampled
         points slowest, then the axes in that order, each repeated for every seed. Only that
         slice is ever built, so a chunk of a huge grid costs memory for the chunk alone."""
-        names = OPTIMIZERS[self.optimizer].hyper
+        names = self.names
         hi = self._hi(hi)
         gridded = [h for h in names if h in self.axes]
         point, *index = np.unravel_index(np.arange(lo, hi) // self.restarts,
                                          [self.points] + [len(self.axes[h]) for h in gridded])
-        H = np.zeros((SLOTS, hi - lo), dtype=dtype)
-        for r, h in enumerate(names):
-            H[r] = (self.samples[h][point] if h not in self.axes
-                    else self.axes[h][index[gridded.index(h)]])
+        value = {h: (self.samples[h][point] if h not in self.axes
+                     else self.axes[h][index[gridded.index(h)]]) for h in names}
+        rule = OPTIMIZERS[self.optimizer].hyper
+        H = np.zeros((SLOTS + (3 if self.schedule else 0), hi - lo), dtype=dtype)
+        for r, h in enumerate(rule):
+            H[r] = value[h]
+        if self.schedule:  # rows SLOTS.. : kind, step size (1 where none), gamma or decay
+            from .loops import SCHEDULES as KINDS
+            H[SLOTS] = KINDS.index(self.schedule)
+            H[SLOTS + 1] = value.get("step_size", 1.0)
+            H[SLOTS + 2] = value.get("gamma", value.get("decay"))
         return H
 
+    @property
+    def names(self):
+        """The block's hyperparameters: its rule's, then its schedule's."""
+        return OPTIMIZERS[self.optimizer].hyper + SCHEDULES[self.schedule or "constant"]
+
     def values(self, lo=0, hi=None):
-        """{hyperparameter: float64 values} of configurations lo..hi-1, as the grid has them."""
+        """{hyperparameter: float64 values} of configurations lo..hi-1, as the grid has them
+        (a schedule's parameters too)."""
         H = self.table("float64", lo, hi)
-        return {h: H[r] for r, h in enumerate(OPTIMIZERS[self.optimizer].hyper)}
+        out = {h: H[r] for r, h in enumerate(OPTIMIZERS[self.optimizer].hyper)}
+        if self.schedule:
+            for h in SCHEDULES[self.schedule]:
+                out[h] = H[SLOTS + 1] if h == "step_size" else H[SLOTS + 2]
+        return out
 
     def seed_values(self, lo=0, hi=None):
         """The seed of each configuration lo..hi-1, or None without a seed axis."""
@@ -87,10 +113,15 @@ class Block:
         hi = self._hi(hi)
         return self.problem.initial(self.seed_values(lo, hi), dtype, hi - lo)
 
-    def args(self, dtype="float64", lo=0, hi=None):
-        """(shape, optimizer, order, H, W0, K) for a backend's run(), configurations lo..hi-1."""
-        return (self.problem.shape, self.optimizer, self.order, self.table(dtype, lo, hi),
-                self.initial(dtype, lo, hi), self.problem.data(dtype))
+    def args(self, dtype="float64", lo=0, hi=None, batch="full"):
+        """(shape, optimizer, order, H, W0, K) for a backend's run(), configurations lo..hi-1,
+        batch (a run setting: "full", "online" or patterns per update) in K's header."""
+        shape = self.problem.shape
+        size = None if batch == "full" else 1 if batch == "online" else int(batch)
+        if self.schedule or (size is not None and size < shape.patterns):
+            shape = dataclasses.replace(shape, model=True)  # only the looped kernels have them
+        return (shape, self.optimizer, self.order, self.table(dtype, lo, hi),
+                self.initial(dtype, lo, hi), self.problem.data(dtype, size, shape))
 
 
 def axis(name, spec):
@@ -184,6 +215,9 @@ RANGES = {
     "step_min": (lambda v: v >= 0, ">= 0"),
     "step_max": (lambda v: v > 0, "> 0"),
     "mu": (lambda v: v > 0, "> 0"),
+    "step_size": (lambda v: v >= 1, ">= 1"),
+    "gamma": (lambda v: v > 0, "> 0"),
+    "decay": (lambda v: v >= 0, ">= 0"),
 }
 
 
@@ -264,11 +298,13 @@ def resolve_problem(spec):
         raise GridError(str(e)) from None
 
 
-def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None, **hyper):
+def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
+          schedule=None, **hyper):
     """A validated Block; hyperparameters not given take torch.optim's defaults. problem is a
     Problem, a built-in name, a TOML file or a dict (default: the post); seed the restart
     seeds of a problem with a random init (default: seed 0); sample = {n, method, seed} draws
-    n points jointly over every range given without num (see draw)."""
+    n points jointly over every range given without num (see draw); schedule a learning-rate
+    schedule (see parse_schedule), whose parameters may be axes."""
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise GridError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
     order = order_name(order)
@@ -300,9 +336,43 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
                         f"means nothing; give it an init table to draw random starts")
     else:
         seeds = None
-    b = Block(optimizer, order, axes, prob, seeds, samples, sample)
+    kind, params = parse_schedule(schedule)
+    axes.update({h: axis(h, v) for h, v in params.items()})
+    if "step_size" in axes and np.any(axes["step_size"] != np.round(axes["step_size"])):
+        raise GridError(f"step_size must be a whole number of epochs, got "
+                        f"{axes['step_size'][axes['step_size'] != np.round(axes['step_size'])][0]:g}")
+    b = Block(optimizer, order, axes, prob, seeds, samples, sample,
+              None if kind == "constant" else kind)
     check_size(b.size)
     return b
+
+
+def parse_schedule(spec):
+    """(kind, {parameter: axis spec}) from None, a table such as { kind = "step", step_size =
+    10, gamma = 0.5 } (a parameter may be a list or range) or the command line's
+    step:STEP_SIZE:GAMMA, exponential:GAMMA, inverse_time:DECAY or constant."""
+    if spec is None:
+        return "constant", {}
+    if isinstance(spec, str):
+        kind, *values = spec.split(":")
+        if kind not in SCHEDULES or len(values) != len(SCHEDULES[kind]):
+            raise GridError(f"schedule: write step:STEP_SIZE:GAMMA, exponential:GAMMA, "
+                            f"inverse_time:DECAY or constant; got {spec!r}")
+        try:
+            spec = {"kind": kind, **{h: float(v) for h, v in zip(SCHEDULES[kind], values)}}
+        except ValueError:
+            raise GridError(f"schedule: {spec!r} has a value that is not a number") from None
+    if not isinstance(spec, dict) or spec.get("kind") not in SCHEDULES:
+        raise GridError(f"schedule needs a kind, one of {', '.join(SCHEDULES)}, as in "
+                        f"schedule = {{ kind = \"step\", step_size = 10, gamma = 0.5 }}; "
+                        f"got {spec!r}")
+    kind = spec["kind"]
+    params = {h: v for h, v in spec.items() if h != "kind"}
+    wanted = set(SCHEDULES[kind])
+    if set(params) != wanted:
+        what = (f"takes {', '.join(SCHEDULES[kind])}" if wanted else "takes no parameters")
+        raise GridError(f"schedule: {kind} {what}; got {', '.join(sorted(params)) or 'none'}")
+    return kind, params
 
 
 def _elsewhere(h):
@@ -422,14 +492,16 @@ def _listed(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def blocks(optimizer, order="simultaneous", problem=None, seed=None, sample=None, **hyper):
+def blocks(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
+           schedule=None, **hyper):
     """One Block per optimizer and order, for a list of either (or both). A hyperparameter
     goes to every optimizer that uses it, and must be used by at least one."""
     optimizers, orders = _listed(optimizer), _listed(order)
     if not optimizers or not orders:
         raise GridError("optimizer and order need at least one value each")
     if len(optimizers) == 1:
-        return [block(optimizers[0], o, problem, seed, sample, **hyper) for o in orders]
+        return [block(optimizers[0], o, problem, seed, sample, schedule, **hyper)
+                for o in orders]
     known = [OPTIMIZERS[o] for o in optimizers if isinstance(o, str) and o in OPTIMIZERS]
     for h in hyper:
         if not any(h in opt.hyper or h in opt.aliases for opt in known):
@@ -440,15 +512,17 @@ def blocks(optimizer, order="simultaneous", problem=None, seed=None, sample=None
         mine = ({h: v for h, v in hyper.items()
                  if h in OPTIMIZERS[opt].hyper or h in OPTIMIZERS[opt].aliases}
                 if isinstance(opt, str) and opt in OPTIMIZERS else hyper)
-        out += [block(opt, o, problem, seed, sample, **mine) for o in orders]
+        out += [block(opt, o, problem, seed, sample, schedule, **mine) for o in orders]
     check_size(sum(b.size for b in out))
     return out
 
 
-def settings(tol=None, max_steps=None, dtype=None, margin=None):
+def settings(tol=None, max_steps=None, dtype=None, margin=None, batch=None):
     """Validated run settings, defaults filled in. margin > 0 judges convergence by every
     output within margin of its target instead of loss < tol; 0 judges by the loss; None
-    takes the problem's own margin, if it has one (see margin_for)."""
+    takes the problem's own margin, if it has one (see margin_for). batch: "full" (every
+    pattern, then one update: a step), "online" (an update after each pattern) or k (after
+    each k patterns, the last batch smaller)."""
     s = {"tol": SETTINGS["tol"] if tol is None else tol,
          "max_steps": SETTINGS["max_steps"] if max_steps is None else max_steps,
          "dtype": SETTINGS["dtype"] if dtype is None else dtype}
@@ -473,7 +547,20 @@ def settings(tol=None, max_steps=None, dtype=None, margin=None):
             if v and np.float32(v) == 0:
                 raise GridError(f"{what} = {v:g} rounds to 0 in float32, so nothing could "
                                 f"converge; use a larger {what} or float64")
-    return {"tol": tol, "max_steps": int(m), "dtype": s["dtype"], "margin": margin}
+    return {"tol": tol, "max_steps": int(m), "dtype": s["dtype"], "margin": margin,
+            "batch": _batch(batch)}
+
+
+def _batch(batch):
+    """"full", "online" or a number of patterns >= 1 (a command line's "4" too)."""
+    if batch is None or batch in ("full", "online"):
+        return batch or "full"
+    if isinstance(batch, str) and batch.isdigit():
+        batch = int(batch)
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise GridError(f"batch must be \"full\", \"online\" or a number of patterns >= 1, "
+                        f"got {batch!r}")
+    return int(batch)
 
 
 def margin_for(conf, problem):
@@ -483,10 +570,10 @@ def margin_for(conf, problem):
     return problem.margin or 0.0
 
 
-def _problems(spec, default_name, where):
+def _problems(spec, default_name, where, base=None):
     """The problems of a sweep file's `problem` (or a run block's): one name, file or table,
     or a list of them, each run by every block it applies to. A table without a name takes
-    the sweep's."""
+    the sweep's; its data file is found from the folder base."""
     specs = spec if isinstance(spec, list) else [spec]
     if not specs:
         raise GridError(f"{where}: problem is an empty list")
@@ -496,7 +583,7 @@ def _problems(spec, default_name, where):
             s = dict(s)
             s.setdefault("name", default_name)
         try:
-            out.append(problems.resolve(s))
+            out.append(problems.resolve(s, base=base))
         except problems.ProblemError as e:
             raise GridError(f"{where}: {e}") from None
     names = [p.name for p in out]
@@ -511,20 +598,23 @@ def load(path, overrides=None):
     """(blocks, settings) from a TOML sweep file; overrides (hyperparameter axes, order or
     settings, from the command line) replace the file's values."""
     doc = problems.read_toml(path, "sweep file", GridError)
-    return parse(doc, overrides, where=str(path))
+    return parse(doc, overrides, where=str(path), base=os.path.dirname(str(path)))
 
 
-def parse(doc, overrides=None, where="sweep"):
+def parse(doc, overrides=None, where="sweep", base=None):
     overrides = dict(overrides or {})
     unknown = set(doc) - set(SETTINGS) - {"run", "name", "description", "problem"}
     if unknown:
         raise GridError(f"{where}: unknown key {sorted(unknown)[0]!r}; top-level keys are "
-                        f"name, description, problem, tol, max_steps, dtype, margin and "
-                        f"[[run]] blocks")
+                        f"name, description, problem, tol, max_steps, dtype, margin, batch "
+                        f"and [[run]] blocks")
     cli_problem = overrides.pop("problem", None)
     default = str(doc.get("name", "custom"))
-    probs = _problems(cli_problem or doc.get("problem"), default, where)
+    # a problem given on the command line is found from the working directory
+    probs = (_problems(cli_problem, default, where) if cli_problem
+             else _problems(doc.get("problem"), default, where, base))
     seed = overrides.pop("seed", None)
+    schedule = overrides.pop("schedule", None)
     sample = overrides.pop("sample", None)
     runs = doc.get("run")
     if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) for r in runs):
@@ -558,6 +648,8 @@ def parse(doc, overrides=None, where="sweep"):
             r["seed"] = seed
         if sample is not None:
             r["sample"] = sample
+        if schedule is not None:
+            r["schedule"] = schedule
         for opt in _listed(name):
             if isinstance(opt, str) and opt in OPTIMIZERS:
                 mine = {h: v for h, v in hyper.items() if h in OPTIMIZERS[opt].hyper}
@@ -571,7 +663,7 @@ def parse(doc, overrides=None, where="sweep"):
         own = r.pop("problem", None)
         block_no = f"run block {i}: " if len(runs) > 1 or where != "command line" else ""
         mine = (probs if own is None or cli_problem  # --problem replaces every block's
-                else _problems(own, default, f"{where}: {block_no}".rstrip(": ")))
+                else _problems(own, default, f"{where}: {block_no}".rstrip(": "), base))
         try:
             for prob in mine:
                 out += blocks(name, problem=prob, **r)

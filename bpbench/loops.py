@@ -17,21 +17,35 @@ allocated by ``pack``; layer 0 is read from K. ``lanes`` is the one primitive th
 target: a range of lane indices for Numba and CUDA (one thread: its own lane), one slice for
 NumPy, so the same source runs one lane (serial), a SIMD block (cpu), a thread (cuda) or every
 configuration at once (numpy).
+
+The model is data too, in the header: each layer's activation, the loss, the sigmoid-prime
+offset and the batch size (per-pattern and mini-batch updates). A lane's learning-rate
+schedule is in its rows of S (``schedule``).
 """
 import numpy as np
 from numba import njit
 
-from .network import (C, ERR, FINITE, LOSS, N, OUT, PARAMS, const, exp, isfinite, larger,
-                      select)
+from .network import (C, ERR, FINITE, GAMMA, KIND, LOSS, LR0, N, OUT, PARAMS, STEP_SIZE, const,
+                      exp, isfinite, larger, log, log1p, select, tanh)
 
-HEAD = 4  # header: layers - 1, biases trained (0/1), patterns, parameters; then the arrays
+# header: layers - 1, biases trained (0/1), patterns, parameters, loss, the sigmoid-prime
+# offset, the batch size, 0; then the arrays
+HEAD = 8
+ACTIVATIONS = ("sigmoid", "tanh", "linear", "relu")  # codes 0..3 in the header
+SIGMOID, TANH, LINEAR, RELU = range(4)
+LOSSES = ("sse", "cross_entropy")
+SSE, CROSS_ENTROPY = range(2)
+SCHEDULES = ("constant", "step", "exponential", "inverse_time")  # row KIND of S
+CONSTANT, STEP, EXPONENTIAL, INVERSE_TIME = range(4)
 
 
-def header(shape):
-    """The integers a looped kernel reads the shape from, as float64: m (weight layers), whether
-    biases are trained, patterns, parameters, then L[0..m] (layer sizes), uoff[0..m] (each
-    layer's first unit in a pattern's scratch; layer 0 is the data), woff[0..m-1] and
-    boff[0..m-1] (each layer's first weight and bias in update order; -1: no biases)."""
+def header(shape, activations=None, loss="sse", prime_offset=0.0, batch=None):
+    """The numbers a looped kernel reads the shape and model from, as float64: m (weight
+    layers), whether biases are trained, patterns, parameters, the loss's code, the prime
+    offset, patterns per update (batch: None for all of them), 0; then L[0..m] (layer sizes),
+    uoff[0..m] (each layer's first unit in a pattern's scratch; layer 0 is the data),
+    woff[0..m-1] and boff[0..m-1] (each layer's first weight and bias in update order; -1:
+    no biases), and the activation code of layers 1..m (default: sigmoid)."""
     L = list(shape.layers)
     m = len(L) - 1
     uoff = [0, 0]
@@ -45,8 +59,10 @@ def header(shape):
         if with_bias:
             boff[a] = k
             k += L[a + 1]
-    return np.array([m, shape.bias == "trained", shape.patterns, k] + L + uoff + woff + boff,
-                    dtype=np.float64)
+    acts = [ACTIVATIONS.index(f) for f in (activations or ["sigmoid"] * m)]
+    B = shape.patterns if batch is None else min(batch, shape.patterns)
+    return np.array([m, shape.bias == "trained", shape.patterns, k, LOSSES.index(loss),
+                     prime_offset, B, 0] + L + uoff + woff + boff + acts, dtype=np.float64)
 
 
 @njit(inline="always")
@@ -65,35 +81,71 @@ def _ints(K, lo, n):
 
 @njit(inline="always")
 def pack(K, width):
-    """(K, L, uoff, woff, boff, trained, P, nparams, Y, G): the header decoded, and scratch
-    for `width` lanes (G has one more row: a gradient being summed)."""
+    """(K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G): the header
+    decoded, and scratch for `width` lanes (G has one more row: a gradient being summed)."""
     m = int(K[0])
     L = _ints(K, HEAD, m + 1)
     uoff = _ints(K, HEAD + m + 1, m + 1)
     woff = _ints(K, HEAD + 2 * m + 2, m)
     boff = _ints(K, HEAD + 3 * m + 2, m)
+    act = _ints(K, HEAD + 4 * m + 2, m)
     P = int(K[2])
     units = uoff[m] + L[m]
     Y = np.empty((P * units, width), K.dtype)
     G = np.empty((P * units + 1, width), K.dtype)
-    return K, L, uoff, woff, boff, int(K[1]), P, int(K[3]), Y, G
+    return (K, L, uoff, woff, boff, act, int(K[1]), P, int(K[3]), int(K[4]), K[5], int(K[6]),
+            Y, G)
 
 
 @njit(inline="always")
 def _data(K, L, p, i):
     """Pattern p's input i (i < L[0]) or target i - L[0]: the patterns follow the header."""
     m = L.shape[0] - 1
-    return K[HEAD + 4 * m + 2 + p * (L[0] + L[m]) + i]
+    return K[HEAD + 5 * m + 2 + p * (L[0] + L[m]) + i]
 
 
 @njit(inline="always")
-def _forward(S, lo, hi, D, margin):
-    K, L, uoff, woff, boff, trained, P, nparams, Y, G = D
-    one = const(S[0, 0], 1.0)
-    half = const(S[0, 0], 0.5)
+def _activate(Y, y, lo, hi, code):
+    """Unit y's net input z, in Y[y], becomes its output f(z)."""
+    one = const(Y[0, 0], 1.0)
+    if code == SIGMOID:
+        for l in lanes(lo, hi):
+            Y[y, l] = one / (one + exp(-(Y[y, l])))
+    elif code == TANH:
+        for l in lanes(lo, hi):
+            Y[y, l] = tanh(Y[y, l])
+    elif code == RELU:
+        for l in lanes(lo, hi):
+            Y[y, l] = select(Y[y, l] < one - one, one - one, Y[y, l])  # NaN stays NaN
+    # LINEAR: f(z) = z
+
+
+@njit(inline="always")
+def _slope(G, Y, y, lo, hi, code, offset):
+    """G[y] times f'(z) + offset, the derivative written with the unit's output y = f(z):
+    y (1 - y), 1 - y^2, 1, or 1 where y > 0 (relu)."""
+    one = const(Y[0, 0], 1.0)
+    if code == SIGMOID:
+        for l in lanes(lo, hi):
+            G[y, l] = G[y, l] * (Y[y, l] * (one - Y[y, l]) + offset)
+    elif code == TANH:
+        for l in lanes(lo, hi):
+            G[y, l] = G[y, l] * ((one - Y[y, l] * Y[y, l]) + offset)
+    elif code == RELU:
+        for l in lanes(lo, hi):
+            G[y, l] = G[y, l] * (select(Y[y, l] > one - one, one, one - one) + offset)
+    else:
+        for l in lanes(lo, hi):
+            G[y, l] = G[y, l] * (one + offset)
+
+
+@njit(inline="always")
+def _activations(S, lo, hi, D, p0, p1):
+    """Every non-input unit's output for patterns p0..p1-1, into Y."""
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
-    for p in range(P):
+    for p in range(p0, p1):
         for a in range(1, m + 1):
             below = p * U + uoff[a - 1]  # layer a-1's first unit (a > 1)
             for j in range(L[a]):
@@ -118,20 +170,42 @@ def _forward(S, lo, hi, D, margin):
                     b = PARAMS + 3 * (boff[a - 1] + j)
                     for l in lanes(lo, hi):
                         Y[y, l] = Y[y, l] + S[b, l]
-                for l in lanes(lo, hi):
-                    Y[y, l] = one / (one + exp(-(Y[y, l])))
-    for p in range(P):  # E = sum of 1/2 (y - t)^2 over patterns, then outputs
+                _activate(Y, y, lo, hi, act[a - 1])
+
+
+@njit(inline="always")
+def _forward(S, lo, hi, D, margin):
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G = D
+    one = const(S[0, 0], 1.0)
+    half = const(S[0, 0], 0.5)
+    floor = const(S[0, 0], -100.0)
+    m = L.shape[0] - 1
+    U = uoff[m] + L[m]
+    _activations(S, lo, hi, D, 0, P)
+    for p in range(P):  # E summed over patterns, then outputs
         for j in range(L[m]):
             y = p * U + uoff[m] + j
             t = _data(K, L, p, L[0] + j)
             first = p == 0 and j == 0
-            for l in lanes(lo, hi):
-                d = Y[y, l] - t
-                if first:
-                    S[LOSS, l] = half * (d * d)
-                else:
-                    S[LOSS, l] = S[LOSS, l] + half * (d * d)
-                if margin:
+            if loss == CROSS_ENTROPY:
+                # torch's binary_cross_entropy, logs clamped at -100:
+                # (t - 1) max(ln(1 - y), -100) - t max(ln y, -100)
+                for l in lanes(lo, hi):
+                    a = log1p(-(Y[y, l]))
+                    b = log(Y[y, l])
+                    e = ((t - one) * select(a < floor, floor, a)
+                         - t * select(b < floor, floor, b))
+                    S[LOSS, l] = e if first else S[LOSS, l] + e
+            else:  # sse: 1/2 (y - t)^2
+                for l in lanes(lo, hi):
+                    d = Y[y, l] - t
+                    if first:
+                        S[LOSS, l] = half * (d * d)
+                    else:
+                        S[LOSS, l] = S[LOSS, l] + half * (d * d)
+            if margin:
+                for l in lanes(lo, hi):
+                    d = Y[y, l] - t
                     S[ERR, l] = abs(d) if first else larger(S[ERR, l], abs(d))
     for l in lanes(lo, hi):
         S[FINITE, l] = one
@@ -155,21 +229,23 @@ def forward_margin(S, lo, hi, D):
 
 
 @njit(inline="always")
-def _deltas(S, lo, hi, D, a):
-    """dE/dz of layer a's units, every pattern, into G, from layer a+1's deltas and the
-    weights as they are now in S."""
-    K, L, uoff, woff, boff, trained, P, nparams, Y, G = D
-    one = const(S[0, 0], 1.0)
+def _deltas(S, lo, hi, D, a, p0, p1):
+    """dE/dz of layer a's units, patterns p0..p1-1, into G, from layer a+1's deltas and the
+    weights as they are now in S. The output delta is (y - t) (f'(z) + offset) for sse, and
+    y - t for cross-entropy, whose derivative cancels the sigmoid's."""
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
-    for p in range(P):
+    for p in range(p0, p1):
         above = p * U + uoff[a + 1] if a < m else 0
         for j in range(L[a]):
             y = p * U + uoff[a] + j
             if a == m:
                 t = _data(K, L, p, L[0] + j)
                 for l in lanes(lo, hi):
-                    G[y, l] = (Y[y, l] - t) * (Y[y, l] * (one - Y[y, l]))
+                    G[y, l] = Y[y, l] - t
+                if loss == CROSS_ENTROPY:
+                    continue
             else:
                 w = PARAMS + 3 * (woff[a] + j)  # w[a][k][j]: unit j to unit k above
                 for l in lanes(lo, hi):
@@ -177,27 +253,28 @@ def _deltas(S, lo, hi, D, a):
                 for k in range(1, L[a + 1]):
                     for l in lanes(lo, hi):
                         G[y, l] = G[y, l] + G[above + k, l] * S[w + 3 * k * L[a], l]
-                for l in lanes(lo, hi):
-                    G[y, l] = G[y, l] * (Y[y, l] * (one - Y[y, l]))
+            _slope(G, Y, y, lo, hi, act[a - 1], offset)
 
 
 @njit(inline="always")
-def _apply(update, S, lo, hi, G, g, r, record, rec):
-    """One parameter's update (its gradient summed in G[g]) for every lane; record also
-    keeps the gradient in row rec of S."""
+def _apply(update, S, lo, hi, G, g, r, record, rec, b, nb):
+    """One parameter's update (its gradient summed in G[g]) for every lane, as update t =
+    (n - 1) nb + b + 1 (nb updates a step); record also keeps the gradient in row rec of S."""
+    one = const(S[0, 0], 1.0)
+    batches, number = const(S[0, 0], nb), const(S[0, 0], b + 1)
     for l in lanes(lo, hi):
         if record:
             S[rec, l] = G[g, l]
         S[r, l], S[r + 1, l], S[r + 2, l] = update(
-            G[g, l], S[r, l], S[r + 1, l], S[r + 2, l], S[N, l], S[C, l],
-            S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l])
+            G[g, l], S[r, l], S[r + 1, l], S[r + 2, l], (S[N, l] - one) * batches + number,
+            S[C, l], S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l])
 
 
 @njit(inline="always")
-def _update_layer(update, S, lo, hi, D, a, record):
+def _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb):
     """Layer a's parameters (weights into layer a+1, then its biases if trained) updated in
-    update order, each with its gradient summed over the patterns in order."""
-    K, L, uoff, woff, boff, trained, P, nparams, Y, G = D
+    update order, each with its gradient summed over patterns p0..p1-1 in order."""
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
     g = P * U  # the gradient's row in G
@@ -206,83 +283,113 @@ def _update_layer(update, S, lo, hi, D, a, record):
         d = uoff[a + 1] + j  # unit j's delta in pattern 0
         for i in range(L[a]):
             if a == 0:
-                x = _data(K, L, 0, i)
+                x = _data(K, L, p0, i)
                 for l in lanes(lo, hi):
-                    G[g, l] = G[d, l] * x
-                for p in range(1, P):
+                    G[g, l] = G[p0 * U + d, l] * x
+                for p in range(p0 + 1, p1):
                     x = _data(K, L, p, i)
                     for l in lanes(lo, hi):
                         G[g, l] = G[g, l] + G[p * U + d, l] * x
             else:
                 y = uoff[a] + i
                 for l in lanes(lo, hi):
-                    G[g, l] = G[d, l] * Y[y, l]
-                for p in range(1, P):
+                    G[g, l] = G[p0 * U + d, l] * Y[p0 * U + y, l]
+                for p in range(p0 + 1, p1):
                     for l in lanes(lo, hi):
                         G[g, l] = G[g, l] + G[p * U + d, l] * Y[p * U + y, l]
             k = woff[a] + j * L[a] + i
-            _apply(update, S, lo, hi, G, g, PARAMS + 3 * k, record, rec + k)
+            _apply(update, S, lo, hi, G, g, PARAMS + 3 * k, record, rec + k, b, nb)
     if trained:
         for j in range(L[a + 1]):
             d = uoff[a + 1] + j
             for l in lanes(lo, hi):
-                G[g, l] = G[d, l]
-            for p in range(1, P):
+                G[g, l] = G[p0 * U + d, l]
+            for p in range(p0 + 1, p1):
                 for l in lanes(lo, hi):
                     G[g, l] = G[g, l] + G[p * U + d, l]
             k = boff[a] + j
-            _apply(update, S, lo, hi, G, g, PARAMS + 3 * k, record, rec + k)
+            _apply(update, S, lo, hi, G, g, PARAMS + 3 * k, record, rec + k, b, nb)
 
 
 @njit(inline="always")
-def _backprop(update, S, lo, hi, D, inplace, record):
+def _backprop(update, S, lo, hi, D, p0, p1, b, nb, inplace, record):
     m = D[1].shape[0] - 1
     if inplace:
         for a in range(m - 1, -1, -1):
-            _deltas(S, lo, hi, D, a + 1)
-            _update_layer(update, S, lo, hi, D, a, record)
+            _deltas(S, lo, hi, D, a + 1, p0, p1)
+            _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb)
     else:
         for a in range(m, 0, -1):
-            _deltas(S, lo, hi, D, a)
+            _deltas(S, lo, hi, D, a, p0, p1)
         for a in range(m - 1, -1, -1):
-            _update_layer(update, S, lo, hi, D, a, record)
+            _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb)
 
 
 @njit(inline="always")
-def backprop_inplace(update, S, lo, hi, D):
-    """The post's in-place back(), generalised (network.Net.backprop["inplace"])."""
-    _backprop(update, S, lo, hi, D, True, False)
+def backprop_inplace(update, S, lo, hi, D, p0, p1, b, nb):
+    """The post's in-place back(), generalised (network.Net.backprop["inplace"]), over
+    patterns p0..p1-1: update b + 1 of the step's nb."""
+    _backprop(update, S, lo, hi, D, p0, p1, b, nb, True, False)
 
 
 @njit(inline="always")
-def backprop_simultaneous(update, S, lo, hi, D):
+def backprop_simultaneous(update, S, lo, hi, D, p0, p1, b, nb):
     """Textbook backpropagation: every delta from the old weights, then all updates."""
-    _backprop(update, S, lo, hi, D, False, False)
+    _backprop(update, S, lo, hi, D, p0, p1, b, nb, False, False)
 
 
 @njit(inline="always")
-def backprop_inplace_record(update, S, lo, hi, D):
+def backprop_inplace_record(update, S, lo, hi, D, p0, p1, b, nb):
     """backprop_inplace, keeping each gradient in S after rows(n)."""
-    _backprop(update, S, lo, hi, D, True, True)
+    _backprop(update, S, lo, hi, D, p0, p1, b, nb, True, True)
 
 
 @njit(inline="always")
-def backprop_simultaneous_record(update, S, lo, hi, D):
+def backprop_simultaneous_record(update, S, lo, hi, D, p0, p1, b, nb):
     """backprop_simultaneous, keeping each gradient in S after rows(n)."""
-    _backprop(update, S, lo, hi, D, False, True)
+    _backprop(update, S, lo, hi, D, p0, p1, b, nb, False, True)
+
+
+@njit(inline="always")
+def schedule(S, lo, hi):
+    """The learning rate h0 of epoch n (step n), as torch's schedulers give it stepping once
+    an epoch: StepLR multiplies it by gamma every step_size epochs, ExponentialLR every epoch
+    (torch multiplies the lr it has, so do we, bit for bit); inverse_time gives
+    lr0 / (1 + decay k) after k epochs. A constant lr is left as it is."""
+    one = const(S[0, 0], 1.0)
+    for l in lanes(lo, hi):
+        k = S[N, l] - one  # epochs before this one
+        kind = S[KIND, l]
+        due = (k > one - one) & select(kind == STEP, k % S[STEP_SIZE, l] == one - one,
+                                       kind == EXPONENTIAL)
+        lr = select(due, S[0, l] * S[GAMMA, l], S[0, l])
+        S[0, l] = select(kind == INVERSE_TIME, S[LR0, l] / (one + S[GAMMA, l] * k), lr)
 
 
 @njit(inline="always")
 def step_lanes(update, advance, forward, backprop, S, lo, hi, D):
-    """training.step for lanes lo..hi-1 at once: forward pass n of each, then update n (the
-    configuration's own state first, then every weight)."""
+    """training.step for lanes lo..hi-1 at once: forward pass n of each over every pattern
+    (the loss and verdict), then the step's updates, one per batch of B patterns (one in
+    all for full batch): each advances the configuration's own state, then updates every
+    weight with the gradient summed over its batch, from activations computed with the
+    weights as they are then."""
+    P, B = D[7], D[11]
+    one = const(S[0, 0], 1.0)
     for l in lanes(lo, hi):
         S[N, l] = S[N, l] + 1
+    schedule(S, lo, hi)
     forward(S, lo, hi, D)
-    for l in lanes(lo, hi):
-        S[C, l] = advance(S[C, l], S[N, l], S[0, l], S[1, l], S[2, l], S[3, l], S[4, l],
-                          S[5, l])
-    backprop(update, S, lo, hi, D)
+    nb = -(-P // B)
+    for b in range(nb):
+        p0 = b * B
+        p1 = min(P, p0 + B)
+        if b > 0:  # the first batch's activations are the forward pass's
+            _activations(S, lo, hi, D, p0, p1)
+        batches, number = const(S[0, 0], nb), const(S[0, 0], b + 1)
+        for l in lanes(lo, hi):
+            S[C, l] = advance(S[C, l], (S[N, l] - one) * batches + number, S[0, l], S[1, l],
+                              S[2, l], S[3, l], S[4, l], S[5, l])
+        backprop(update, S, lo, hi, D, p0, p1, b, nb)
 
 
 @njit(inline="always")

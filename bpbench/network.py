@@ -29,12 +29,15 @@ from numba.extending import intrinsic
 # Rows of the per-configuration state S[row, lane]: the lane's hyperparameters (its rule's
 # own, in the order of Optimizer.defaults), the rule's per-configuration state C, its last
 # forward pass (loss, first output, largest |y - t|, whether its weights were all finite), its
-# pass count, then three rows per parameter: the value and two optimizer slots. One array for
-# everything a lane owns lets LLVM see that no two rows overlap, so the lane loop vectorises.
-HYPER = 6  # rows 0..5: hyperparameter slots h0..h5 (optimizers.SLOTS)
+# pass count, its learning-rate schedule (loops.schedule: kind, step size, gamma or decay, and
+# the initial lr, since a schedule rewrites h0), then three rows per parameter: the value and
+# two optimizer slots. One array for everything a lane owns lets LLVM see that no two rows
+# overlap, so the lane loop vectorises.
+HYPER = 6  # rows 0..5: hyperparameter slots h0..h5 (optimizers.SLOTS); h0 is every rule's lr
 C = 6
 LOSS, OUT, ERR, FINITE, N = 7, 8, 9, 10, 11
-PARAMS = 12  # parameter k: value at PARAMS + 3k, optimizer state m, v just after it
+KIND, STEP_SIZE, GAMMA, LR0 = 12, 13, 14, 15  # rows HYPER..HYPER+2 of H, then H's lr
+PARAMS = 16  # parameter k: value at PARAMS + 3k, optimizer state m, v just after it
 
 
 @njit(inline="always")
@@ -86,6 +89,24 @@ def select(condition, a, b):
 def exp(x):
     """e^x, libm's (what Python's math.exp computes); fast kernels swap in fast_exp."""
     return np.exp(x)
+
+
+@njit(inline="always")
+def tanh(x):
+    """tanh x, libm's."""
+    return np.tanh(x)
+
+
+@njit(inline="always")
+def log(x):
+    """ln x, libm's."""
+    return np.log(x)
+
+
+@njit(inline="always")
+def log1p(x):
+    """ln(1 + x), libm's: what torch's binary cross-entropy takes of -y."""
+    return np.log1p(x)
 
 
 @intrinsic
@@ -165,10 +186,13 @@ MAX_UNROLLED = 128
 
 @dataclass(frozen=True)
 class Shape:
-    """What a kernel is compiled for: layer sizes, bias mode and the number of patterns."""
+    """What a kernel is compiled for: layer sizes, bias mode and the number of patterns;
+    model: whether the run uses what only loops.py's kernels have (activations other than
+    the sigmoid, cross-entropy, a prime offset, batches, a learning-rate schedule)."""
     layers: tuple
     bias: str = "none"
     patterns: int = 1
+    model: bool = False
 
     @property
     def key(self):
@@ -201,8 +225,8 @@ class Shape:
     @property
     def looped(self):
         """Whether this shape runs loops.py's kernels (shape as data) rather than the
-        unrolled ones: past MAX_UNROLLED parameters x patterns."""
-        return self.nparams * self.patterns > MAX_UNROLLED
+        unrolled ones: past MAX_UNROLLED parameters x patterns, or for the model's options."""
+        return self.model or self.nparams * self.patterns > MAX_UNROLLED
 
     @property
     def nparams(self):

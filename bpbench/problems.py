@@ -13,6 +13,12 @@ A problem is a ``[problem]`` TOML table, a dict with the same keys, or a built-i
     # init = { dist = "uniform", low = -1.0, high = 1.0 }   or   { dist = "normal", std = 0.5 }
     # margin = 0.4                    # optional: converged when every output is within margin
     #                                 # of its target (a sweep's own margin or tol overrides it)
+    activation = "sigmoid"            # or tanh, linear, relu; or one per non-input layer
+    loss = "sse"                      # sum of 1/2 (y - t)^2, or "cross_entropy" (sigmoid outputs)
+    prime_offset = 0.0                # added to every f'(z) in backprop (Fahlman's flat-spot fix)
+    # data = "xor.csv"                # instead of inputs/targets: a CSV (inputs and targets
+    #                                 # then name its columns), an .npz (arrays inputs, targets)
+    #                                 # or a FANN training file; relative to the TOML file
 
 Random initial parameters depend on the seed alone: draw k of seed s is a SplitMix64 hash of
 (s, k) turned into a double with integer arithmetic and one multiplication (uniform), then
@@ -32,7 +38,7 @@ from .errors import BpbenchError
 from .network import BIASES, Shape
 
 KEYS = {"name", "description", "layers", "inputs", "targets", "bias", "weights", "biases",
-        "init", "margin"}
+        "init", "margin", "activation", "loss", "prime_offset", "data"}
 # What a problem may hold: loops.py's kernels read any shape as data, and keep every pattern's
 # activations and deltas for each of their up to 64 lanes (2 x 8 bytes x MAX_ACTIVATIONS x 64
 # = 256 MiB a thread at the most).
@@ -58,22 +64,34 @@ class Problem:
     description: str = ""
     margin: float = None  # the problem's usual convergence criterion, if not the loss
     spec: dict = field(default=None, repr=False)  # canonical dict form, for manifests
+    activations: tuple = None  # one of loops.ACTIVATIONS per non-input layer; None: sigmoid
+    loss: str = "sse"
+    prime_offset: float = 0.0
+
+    @property
+    def model(self):
+        """Whether the problem needs the looped kernels' model options (network.Shape)."""
+        return (self.activations is not None or self.loss != "sse"
+                or self.prime_offset != 0.0)
 
     @property
     def shape(self):
-        return Shape(tuple(self.layers), self.bias, len(self.inputs))
+        return Shape(tuple(self.layers), self.bias, len(self.inputs), self.model)
 
     @property
     def random(self):
         return self.init is not None
 
-    def data(self, dtype):
+    def data(self, dtype, batch=None, shape=None):
         """The kernels' data array: each pattern's inputs, then its targets; for a looped
-        shape after a header that describes it (loops.header)."""
+        shape (this problem's, or the one given) after a header that describes it and the
+        model (loops.header), with batch patterns per update (None: all)."""
         patterns = np.concatenate([self.inputs, self.targets], axis=1).ravel()
-        if self.shape.looped:
+        shape = shape or self.shape
+        if shape.looped:
             from .loops import header
-            patterns = np.concatenate([header(self.shape), patterns])
+            patterns = np.concatenate([header(shape, self.activations, self.loss,
+                                              self.prime_offset, batch), patterns])
         return patterns.astype(dtype)
 
     def _table_order(self):
@@ -187,9 +205,10 @@ def listing():
     return [(n, builtin(n)["description"]) for n in list(BUILTIN) + list(EXAMPLES)]
 
 
-def resolve(spec, _reading=()):
-    """A Problem from None (the post), a built-in name, a TOML file's path or a dict.
-    _reading: the files whose `problem = "..."` led here, to refuse a cycle."""
+def resolve(spec, _reading=(), base=None):
+    """A Problem from None (the post), a built-in name, a TOML file's path or a dict (whose
+    data file, if any, is found relative to the folder base). _reading: the files whose
+    `problem = "..."` led here, to refuse a cycle."""
     if spec is None:
         spec = "post"
     if isinstance(spec, Problem):
@@ -205,7 +224,7 @@ def resolve(spec, _reading=()):
         raise ProblemError(f"unknown problem {text!r}; choose from {names}, or give a TOML "
                            f"file with a [problem] table")
     if isinstance(spec, dict):
-        return parse(spec)
+        return parse(spec, base=base)
     raise ProblemError(f"problem must be a name, a TOML file or a dict, got {type(spec).__name__}")
 
 
@@ -237,7 +256,7 @@ def load(path, _reading=()):
         return resolve(p, _reading + (here,))
     spec = dict(p)
     spec.setdefault("name", os.path.splitext(os.path.basename(path))[0])
-    return parse(spec, where=f"{path}: [problem]")
+    return parse(spec, where=f"{path}: [problem]", base=os.path.dirname(path))
 
 
 def _int(where, key, v, low=1):
@@ -274,14 +293,22 @@ def _layers(where, key, v, n):
     return v
 
 
-def parse(spec, where="problem"):
-    """A validated Problem from a spec dict; every mistake raises ProblemError, one line."""
+def parse(spec, where="problem", base=None):
+    """A validated Problem from a spec dict; every mistake raises ProblemError, one line. A
+    data file is found relative to the folder base (default: the working directory)."""
     if not isinstance(spec, dict):
         raise ProblemError(f"{where} must be a table")
     unknown = set(spec) - KEYS
     if unknown:
         raise ProblemError(f"{where}: unknown key {sorted(unknown)[0]!r}; a problem has "
                            f"{', '.join(sorted(KEYS))}")
+    data = None
+    if "data" in spec:
+        from .datafiles import read
+        spec = dict(spec)
+        data = read(where, spec.pop("data"), spec.pop("inputs", None),
+                    spec.pop("targets", None), base, ProblemError)
+        spec["inputs"], spec["targets"] = data.inputs, data.targets
     for key in ("layers", "inputs", "targets"):
         if key not in spec:
             raise ProblemError(f"{where}: needs {key}")
@@ -338,12 +365,53 @@ def parse(spec, where="problem"):
         margin = _numbers(where, "margin", margin, [])
         if not margin > 0:
             raise ProblemError(f"{where}: margin must be > 0, got {margin:g}")
+    activations, loss, offset = _model(where, spec, L, targets)
     canonical = {"name": name, "layers": list(L), "inputs": inputs.tolist(),
                  "targets": targets.tolist(), "bias": bias}
     canonical.update({k: v for k, v in (("weights", weights), ("biases", biases),
                                         ("init", init), ("margin", margin)) if v is not None})
+    # the model's keys only where they differ from the sigmoid and sse: the specs, and so the
+    # manifests, of problems written before them stay as they were
+    if activations is not None:
+        canonical["activation"] = list(activations)
+    if loss != "sse":
+        canonical["loss"] = loss
+    if offset:
+        canonical["prime_offset"] = offset
+    if data is not None:
+        canonical["data"] = {"file": data.file, "sha256": data.sha256}
     return Problem(name, L, inputs, targets, bias, weights, biases, init, description, margin,
-                   canonical)
+                   canonical, activations, loss, offset)
+
+
+def _model(where, spec, L, targets):
+    """(activations or None for all-sigmoid, loss, prime_offset), validated."""
+    from .loops import ACTIVATIONS, LOSSES
+    act = spec.get("activation", "sigmoid")
+    n = len(L) - 1
+    names = [act] * n if isinstance(act, str) else act
+    if not isinstance(names, (list, tuple)) or len(names) != n:
+        raise ProblemError(f"{where}: activation is one name, or a list of {n} (one per "
+                           f"non-input layer); got {act!r}")
+    for f in names:
+        if f not in ACTIVATIONS:
+            raise ProblemError(f"{where}: unknown activation {f!r}; choose from "
+                               f"{', '.join(ACTIVATIONS)}")
+    activations = None if all(f == "sigmoid" for f in names) else tuple(names)
+    loss = spec.get("loss", "sse")
+    if loss not in LOSSES:
+        raise ProblemError(f"{where}: loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if loss == "cross_entropy":
+        if names[-1] != "sigmoid":
+            raise ProblemError(f"{where}: cross_entropy needs sigmoid outputs (its logs take "
+                               f"y and 1 - y), not {names[-1]}")
+        if not ((targets >= 0) & (targets <= 1)).all():
+            raise ProblemError(f"{where}: cross_entropy needs targets in [0, 1], got "
+                               f"{targets[(targets < 0) | (targets > 1)][0]:g}")
+    offset = _numbers(where, "prime_offset", spec.get("prime_offset", 0.0), [])
+    if offset < 0:
+        raise ProblemError(f"{where}: prime_offset must be >= 0, got {offset:g}")
+    return activations, loss, offset
 
 
 def _init(where, init):

@@ -13,6 +13,7 @@ import pandas as pd
 from .errors import BpbenchError
 from .files import atomic_write
 from .network import ORDER_ALIASES, ORDERS
+from .grid import SCHEDULE_PARAMETERS, SCHEDULES
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS
 from .training import CONVERGED, STATUSES
 
@@ -21,6 +22,7 @@ COLUMNS = ("problem", "optimizer", "order") + HYPERPARAMETERS + (
 OPTIMIZER_T = pd.CategoricalDtype(list(OPTIMIZERS))
 ORDER_T = pd.CategoricalDtype(list(ORDERS))
 STATUS_T = pd.CategoricalDtype(list(STATUSES))
+SCHEDULE_T = pd.CategoricalDtype(list(SCHEDULES))  # only in tables with a schedule
 
 
 def frame(block, passes, status, loss, output, attrs, lo=0):
@@ -34,6 +36,10 @@ def frame(block, passes, status, loss, output, attrs, lo=0):
             "order": _repeat(ORDER_T, block.order, n)}
     for h in HYPERPARAMETERS:
         cols[h] = values.get(h, np.full(n, np.nan))
+    if block.schedule:  # a learning-rate schedule: its kind, and its parameters
+        cols["schedule"] = _repeat(SCHEDULE_T, block.schedule, n)
+        for h in SCHEDULE_PARAMETERS:
+            cols[h] = values.get(h, np.full(n, np.nan))
     seeds = block.seed_values(lo, lo + n)
     cols["seed"] = pd.arrays.IntegerArray(np.zeros(n, np.int64) if seeds is None else seeds,
                                           mask=np.full(n, seeds is None))
@@ -46,12 +52,24 @@ def frame(block, passes, status, loss, output, attrs, lo=0):
     return df
 
 
+def _constant_lr(df):
+    """df with the schedule columns of a constant learning rate."""
+    at = df.columns.get_loc("seed")
+    df = df.copy()
+    df.insert(at, "schedule", _repeat(SCHEDULE_T, "constant", len(df)))
+    for k, h in enumerate(SCHEDULE_PARAMETERS, 1):
+        df.insert(at + k, h, np.full(len(df), np.nan))
+    return df
+
+
 def _repeat(dtype, value, n):
     return pd.Categorical.from_codes(np.full(n, dtype.categories.get_loc(value), np.int8),
                                      dtype=dtype)
 
 
 def concat(frames, attrs):
+    if any("schedule" in f for f in frames):  # blocks without one: a constant lr
+        frames = [f if "schedule" in f else _constant_lr(f) for f in frames]
     if len(frames) > 1:
         # Blocks of different problems: union the problem categories so the column stays
         # categorical (pandas would fall back to object).

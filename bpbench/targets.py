@@ -50,33 +50,43 @@ def numpy_version(f):
     return retarget(f, lambda g: g, NUMPY_PRIMITIVES, _numpy_memo)
 
 
-def _libm_exp():
-    """e^x from the C library the compiled kernels call (Numba's exp is llvm.exp, which LLVM
-    lowers to libm's exp and expf), in x's type; Python's math.exp where ctypes cannot find
-    libm (it is libm's exp too, but raises on overflow)."""
+def _libm(name):
+    """name (exp, tanh, log, log1p) from the C library the compiled kernels call (Numba
+    lowers them to libm's double and float functions), in x's type: NumPy's own SIMD versions
+    round differently. Python's math function where ctypes cannot find libm (libm's too, but
+    it raises where libm returns inf or NaN)."""
     try:
         libm = ctypes.CDLL(ctypes.util.find_library("m"))
-        exp, expf = libm.exp, libm.expf
+        double, single = getattr(libm, name), getattr(libm, name + "f")
     except (OSError, TypeError, AttributeError):
-        def exp(x):
+        fallback = getattr(math, name)
+
+        def double(x):
             try:
-                return math.exp(x)
+                return fallback(x)
             except OverflowError:
                 return math.inf
-        expf = None
+            except ValueError:  # log of 0 or less
+                return -math.inf if x == 0 else math.nan
+        single = None
     else:
-        exp.restype, exp.argtypes = ctypes.c_double, [ctypes.c_double]
-        expf.restype, expf.argtypes = ctypes.c_float, [ctypes.c_float]
+        double.restype, double.argtypes = ctypes.c_double, [ctypes.c_double]
+        single.restype, single.argtypes = ctypes.c_float, [ctypes.c_float]
+    fallback32 = getattr(np, name)
 
-    def libm_exp(x):
+    def libm_function(x):
         if type(x) is np.float32:
-            return np.float32(expf(x) if expf else np.exp(x))
-        return np.float64(exp(x))
-    return libm_exp
+            return np.float32(single(x) if single else fallback32(x))
+        return np.float64(double(x))
+    libm_function.__name__ = name
+    return libm_function
 
 
 PYTHON_PRIMITIVES = {
-    "exp": _libm_exp(),
+    "exp": _libm("exp"),
+    "tanh": _libm("tanh"),
+    "log": _libm("log"),
+    "log1p": _libm("log1p"),
     "sqrt": np.sqrt,  # correctly rounded, as llvm.sqrt; keeps float32 a float32
     "isfinite": math.isfinite,
 }

@@ -30,7 +30,7 @@ from ..network import LOSS, N, OUT, net
 from ..optimizers import OPTIMIZERS, decays, keep, no_decay
 from ..targets import retarget
 from ..kernels import LOOPED
-from ..loops import HEAD, header
+from ..loops import HEAD
 from ..training import RUNNING, criterion, start
 
 try:  # a module global, so the CUDA simulator can swap in its own cuda.grid
@@ -89,9 +89,18 @@ def _primitives():
     def larger(a, b):
         return a if a > b else b
 
+    def tanh(x):
+        return np.tanh(x) if sim else math.tanh(x)
+
+    def log(x):
+        return np.log(x) if sim else math.log(x)
+
+    def log1p(x):
+        return np.log1p(x) if sim else math.log1p(x)
+
     dev = cuda.jit(device=True)
     return {"const": dev(const), "exp": dev(exp), "sqrt": dev(sqrt), "isfinite": dev(isfinite),
-            "larger": dev(larger)}
+            "larger": dev(larger), "tanh": dev(tanh), "log": dev(log), "log1p": dev(log1p)}
 
 
 def kernel(shape, optimizer, order, margin=False, decay=True):
@@ -159,7 +168,8 @@ def _looped_data(K, Ih, Y, G):
     m = Ih[0]
     h = HEAD
     return (K, Ih[h:h + m + 1], Ih[h + m + 1:h + 2 * m + 2], Ih[h + 2 * m + 2:h + 3 * m + 2],
-            Ih[h + 3 * m + 2:h + 4 * m + 2], Ih[1], Ih[2], Ih[3], Y, G)
+            Ih[h + 3 * m + 2:h + 4 * m + 2], Ih[h + 4 * m + 2:h + 5 * m + 2], Ih[1], Ih[2],
+            Ih[3], Ih[4], K[5], Ih[6], Y, G)  # K[5]: the prime offset, a float
 
 
 if cuda is not None:
@@ -253,7 +263,7 @@ def _run(shape, optimizer, order, H, W0, K, tol, max_steps, margin):
     # one configuration per thread: a launch per max_lanes of them, so S stays that size
     batch = BATCH if persistent(optimizer) else max_lanes
     K_d = cuda.to_device(K)
-    Ih = cuda.to_device(header(shape).astype(np.int64) if shape.looped
+    Ih = cuda.to_device(K[:HEAD + 5 * int(K[0]) + 2].astype(np.int64) if shape.looped
                         else np.zeros(1, np.int64))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         # the simulator computes in NumPy (overflow is divergence); a sweep smaller than the

@@ -79,6 +79,13 @@ def hyper_options(f=None, *, kind=None):
 
 
 def setting_options(f):
+    f = click.option("--schedule", metavar="KIND:...", default=None,
+                     help="learning-rate schedule, stepped once an epoch: step:STEP_SIZE:GAMMA "
+                          "(torch's StepLR), exponential:GAMMA (ExponentialLR) or "
+                          "inverse_time:DECAY (lr / (1 + DECAY k))  [default: constant]")(f)
+    f = click.option("--batch", metavar="full|online|K", default=None,
+                     help="patterns per update: all of them (a step is one update), online "
+                          "(one update per pattern) or K  [default: full]")(f)
     f = click.option("--margin", type=float, default=None,
                      help="converged when every output is within margin of its target, "
                           "instead of loss < tol (0: use tol)  [default: the problem's]")(f)
