@@ -21,6 +21,8 @@ def run_attrs(conf, backend, fast, extra_attrs=None, blocks=()):
         attrs["margin"] = margins.pop() if len(margins) == 1 else sorted(margins)
     if conf.get("batch", "full") != "full":
         attrs["batch"] = conf["batch"]
+    if conf.get("shuffle"):
+        attrs["shuffle"] = True
     models = {b.problem.name: model(b.problem) for b in blocks if b.problem.model}
     if models:
         attrs["model"] = models
@@ -53,7 +55,7 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
         for i, (b, lo, hi) in enumerate(plan):
             if i not in skip:
                 block = blocks[b]
-                yield i, (*block.args(dtype, lo, hi, conf["batch"]), conf["tol"],
+                yield i, (*block.args(dtype, lo, hi, conf["batch"], conf["shuffle"]), conf["tol"],
                           conf["max_steps"],
                           grid.margin_for(conf, block.problem))
 
@@ -104,7 +106,7 @@ def run_blocks(blocks, conf, backend="cpu", fast=False, extra_attrs=None, **back
 def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
           max_steps=10000, margin=None, backend="cpu", dtype="float64", fast=False,
           scheduler=None, sample=None, output=None, resume=False, chunk_size=None,
-          batch="full", schedule=None, **hyper):
+          batch="full", shuffle=False, schedule=None, **hyper):
     """Train every configuration of a grid; one row per configuration.
 
     Parameters
@@ -140,6 +142,9 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
         Patterns per update. A step is always one epoch: a forward pass over every pattern
         (its loss decides convergence), then one update per batch, each from the gradient
         summed over its patterns in order; the optimizer's t counts updates.
+    shuffle : bool, default False
+        Take each epoch's patterns in an order drawn from the configuration's seed and the
+        epoch (the same on every backend) rather than in the data's order.
     schedule : str or dict, optional
         A learning-rate schedule stepped once an epoch: ``{"kind": "step", "step_size": 10,
         "gamma": 0.5}`` (torch's StepLR), ``{"kind": "exponential", "gamma": g}``
@@ -197,7 +202,8 @@ def sweep(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
     if scheduler and backend != "dask":
         raise grid.GridError("scheduler= needs backend='dask'")
     blocks = grid.blocks(optimizer, order, problem, seed, sample, schedule, **hyper)
-    return _run_checked(blocks, grid.settings(tol, max_steps, dtype, margin, batch), backend,
+    return _run_checked(blocks, grid.settings(tol, max_steps, dtype, margin, batch, shuffle),
+                        backend,
                         fast,
                         scheduler, output=output, resume=resume, chunk_size=chunk_size)
 
@@ -263,13 +269,14 @@ def _one(optimizer, order, problem, seed, hyper, schedule=None):
 
 
 def trajectory(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
-               max_steps=10000, margin=None, dtype="float64", batch="full", schedule=None,
-               **hyper):
+               max_steps=10000, margin=None, dtype="float64", batch="full", shuffle=False,
+               schedule=None, **hyper):
     """One configuration's run as NumPy arrays, without pandas.
 
     Parameters
     ----------
-    optimizer, order, problem, seed, tol, max_steps, margin, dtype, batch, schedule, **hyper
+    optimizer, order, problem, seed, tol, max_steps, margin, dtype, batch, shuffle, schedule,
+    **hyper
         As for `sweep`, one value each.
 
     Returns
@@ -286,13 +293,14 @@ def trajectory(optimizer, *, order="simultaneous", problem=None, seed=None, tol=
     (111, 'converged', True)
     """
     return _trajectory(_one(optimizer, order, problem, seed, hyper, schedule),
-                       grid.settings(tol, max_steps, dtype, margin, batch))
+                       grid.settings(tol, max_steps, dtype, margin, batch, shuffle))
 
 
 def _trajectory(b, conf):
     from .backends import serial
     dt = np.dtype(conf["dtype"])
-    hist, status = serial.history(*b.args(dt, batch=conf["batch"]), conf["tol"],
+    hist, status = serial.history(*b.args(dt, 0, None, conf["batch"], conf["shuffle"]),
+                                  conf["tol"],
                                   conf["max_steps"],
                                   grid.margin_for(conf, b.problem))
     return hist[:, 1], hist[:, 0], STATUSES[status]
@@ -300,14 +308,14 @@ def _trajectory(b, conf):
 
 def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
           max_steps=10000, margin=None, dtype="float64", weights=False, batch="full",
-          schedule=None, **hyper):
+          shuffle=False, schedule=None, **hyper):
     """Every forward pass of one configuration, as a table.
 
     Parameters
     ----------
     optimizer : str
         One of ``bpbench.OPTIMIZERS``.
-    order, problem, seed, tol, max_steps, margin, dtype, batch, schedule, **hyper
+    order, problem, seed, tol, max_steps, margin, dtype, batch, shuffle, schedule, **hyper
         As for `sweep`, one value each.
     weights : bool, default False
         Also give, for every parameter p (named as in the post: ``w35`` joins unit 3 to unit
@@ -335,7 +343,7 @@ def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
     """
     import pandas as pd
     b = _one(optimizer, order, problem, seed, hyper, schedule)
-    conf = grid.settings(tol, max_steps, dtype, margin, batch)
+    conf = grid.settings(tol, max_steps, dtype, margin, batch, shuffle)
     output, loss, status = _trajectory(b, conf)
     df = pd.DataFrame({"step": np.arange(1, len(loss) + 1),
                        "output": output.astype(np.float64), "loss": loss.astype(np.float64)})
@@ -361,7 +369,7 @@ def _weights(b, conf, n):
     from .network import PARAMS
     from .optimizers import OPTIMIZERS
     dt = np.dtype(conf["dtype"])
-    shape, _, _, H, W0, K = b.args(dt, batch=conf["batch"])
+    shape, _, _, H, W0, K = b.args(dt, 0, None, conf["batch"], conf["shuffle"])
     S, _ = serial.states(shape, b.optimizer, b.order, H, W0, K, conf["tol"],
                          conf["max_steps"], grid.margin_for(conf, b.problem))
     assert len(S) == n  # the same deterministic run as the trajectory

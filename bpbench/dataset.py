@@ -53,7 +53,8 @@ def spec(blocks, conf, fast, size):
     # The post without seeds, margin and batches is left out, so manifests written before
     # problems existed still match.
     settings = {k: v for k, v in conf.items()
-                if not (k == "margin" and v is None or k == "batch" and v == "full")}
+                if not (k == "margin" and v is None or k == "batch" and v == "full"
+                        or k == "shuffle" and not v)}
     return {"blocks": [one(b) for b in blocks], "settings": settings, "fast": bool(fast),
             "chunk_size": size}
 

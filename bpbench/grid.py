@@ -24,7 +24,7 @@ DTYPES = ("float64", "float32")
 MAX_AXIS = 10 ** 7  # values on one axis (80 MB); more is a sampling job, not a grid
 MAX_CONFIGS = 10 ** 12  # configurations in one sweep: days of work on any machine
 SETTINGS = {"tol": 1e-7, "max_steps": 10000, "dtype": "float64", "margin": None,
-            "batch": "full"}
+            "batch": "full", "shuffle": False}
 # A learning-rate schedule (loops.schedule): its kind and the parameters each kind takes,
 # which are axes like the rule's hyperparameters (and columns of the table).
 SCHEDULES = {"constant": (), "step": ("step_size", "gamma"), "exponential": ("gamma",),
@@ -77,14 +77,20 @@ class Block:
         value = {h: (self.samples[h][point] if h not in self.axes
                      else self.axes[h][index[gridded.index(h)]]) for h in names}
         rule = OPTIMIZERS[self.optimizer].hyper
-        H = np.zeros((SLOTS + (3 if self.schedule else 0), hi - lo), dtype=dtype)
+        H = np.zeros((SLOTS + 4, hi - lo), dtype=dtype)
         for r, h in enumerate(rule):
             H[r] = value[h]
-        if self.schedule:  # rows SLOTS.. : kind, step size (1 where none), gamma or decay
+        # rows SLOTS.. : the schedule's kind, step size (1 where none), gamma or decay; and
+        # the key of the seed's pattern shuffles (loops.shuffle)
+        H[SLOTS + 1] = 1.0
+        if self.schedule:
             from .loops import SCHEDULES as KINDS
             H[SLOTS] = KINDS.index(self.schedule)
             H[SLOTS + 1] = value.get("step_size", 1.0)
             H[SLOTS + 2] = value.get("gamma", value.get("decay"))
+        seeds = self.seed_values(lo, hi)
+        if seeds is not None:
+            H[SLOTS + 3] = shuffle_key(seeds)
         return H
 
     @property
@@ -113,15 +119,23 @@ class Block:
         hi = self._hi(hi)
         return self.problem.initial(self.seed_values(lo, hi), dtype, hi - lo)
 
-    def args(self, dtype="float64", lo=0, hi=None, batch="full"):
+    def args(self, dtype="float64", lo=0, hi=None, batch="full", shuffle=False):
         """(shape, optimizer, order, H, W0, K) for a backend's run(), configurations lo..hi-1,
-        batch (a run setting: "full", "online" or patterns per update) in K's header."""
+        the run settings batch ("full", "online" or patterns per update) and shuffle in K's
+        header."""
         shape = self.problem.shape
         size = None if batch == "full" else 1 if batch == "online" else int(batch)
-        if self.schedule or (size is not None and size < shape.patterns):
+        shuffle = bool(shuffle) and shape.patterns > 1
+        if self.schedule or shuffle or (size is not None and size < shape.patterns):
             shape = dataclasses.replace(shape, model=True)  # only the looped kernels have them
         return (shape, self.optimizer, self.order, self.table(dtype, lo, hi),
-                self.initial(dtype, lo, hi), self.problem.data(dtype, size, shape))
+                self.initial(dtype, lo, hi), self.problem.data(dtype, size, shape, shuffle))
+
+
+def shuffle_key(seeds):
+    """The key of each seed's pattern shuffles: the top 24 bits of a SplitMix64 hash of it,
+    exact in any float dtype."""
+    return (problems.splitmix(np.asarray(seeds, np.uint64)) >> np.uint64(40)).astype(np.float64)
 
 
 def axis(name, spec):
@@ -517,12 +531,13 @@ def blocks(optimizer, order="simultaneous", problem=None, seed=None, sample=None
     return out
 
 
-def settings(tol=None, max_steps=None, dtype=None, margin=None, batch=None):
+def settings(tol=None, max_steps=None, dtype=None, margin=None, batch=None, shuffle=None):
     """Validated run settings, defaults filled in. margin > 0 judges convergence by every
     output within margin of its target instead of loss < tol; 0 judges by the loss; None
     takes the problem's own margin, if it has one (see margin_for). batch: "full" (every
     pattern, then one update: a step), "online" (an update after each pattern) or k (after
-    each k patterns, the last batch smaller)."""
+    each k patterns, the last batch smaller). shuffle: each epoch's updates take the patterns
+    in an order drawn from the configuration's seed and the epoch (loops.shuffle)."""
     s = {"tol": SETTINGS["tol"] if tol is None else tol,
          "max_steps": SETTINGS["max_steps"] if max_steps is None else max_steps,
          "dtype": SETTINGS["dtype"] if dtype is None else dtype}
@@ -547,8 +562,10 @@ def settings(tol=None, max_steps=None, dtype=None, margin=None, batch=None):
             if v and np.float32(v) == 0:
                 raise GridError(f"{what} = {v:g} rounds to 0 in float32, so nothing could "
                                 f"converge; use a larger {what} or float64")
+    if shuffle is not None and not isinstance(shuffle, (bool, np.bool_)):
+        raise GridError(f"shuffle must be true or false, got {shuffle!r}")
     return {"tol": tol, "max_steps": int(m), "dtype": s["dtype"], "margin": margin,
-            "batch": _batch(batch)}
+            "batch": _batch(batch), "shuffle": bool(shuffle)}
 
 
 def _batch(batch):
@@ -606,8 +623,8 @@ def parse(doc, overrides=None, where="sweep", base=None):
     unknown = set(doc) - set(SETTINGS) - {"run", "name", "description", "problem"}
     if unknown:
         raise GridError(f"{where}: unknown key {sorted(unknown)[0]!r}; top-level keys are "
-                        f"name, description, problem, tol, max_steps, dtype, margin, batch "
-                        f"and [[run]] blocks")
+                        f"name, description, problem, tol, max_steps, dtype, margin, batch, "
+                        f"shuffle and [[run]] blocks")
     cli_problem = overrides.pop("problem", None)
     default = str(doc.get("name", "custom"))
     # a problem given on the command line is found from the working directory

@@ -25,11 +25,11 @@ schedule is in its rows of S (``schedule``).
 import numpy as np
 from numba import njit
 
-from .network import (C, ERR, FINITE, GAMMA, KIND, LOSS, LR0, N, OUT, PARAMS, STEP_SIZE, const,
-                      exp, isfinite, larger, log, log1p, select, tanh)
+from .network import (C, ERR, FINITE, GAMMA, KIND, LOSS, LR0, N, OUT, PARAMS, SHUFFLE_KEY,
+                      STEP_SIZE, const, exp, isfinite, larger, log, log1p, select, tanh)
 
 # header: layers - 1, biases trained (0/1), patterns, parameters, loss, the sigmoid-prime
-# offset, the batch size, 0; then the arrays
+# offset, the batch size, shuffled (0/1); then the arrays
 HEAD = 8
 ACTIVATIONS = ("sigmoid", "tanh", "linear", "relu")  # codes 0..3 in the header
 SIGMOID, TANH, LINEAR, RELU = range(4)
@@ -39,10 +39,11 @@ SCHEDULES = ("constant", "step", "exponential", "inverse_time")  # row KIND of S
 CONSTANT, STEP, EXPONENTIAL, INVERSE_TIME = range(4)
 
 
-def header(shape, activations=None, loss="sse", prime_offset=0.0, batch=None):
+def header(shape, activations=None, loss="sse", prime_offset=0.0, batch=None, shuffle=False):
     """The numbers a looped kernel reads the shape and model from, as float64: m (weight
     layers), whether biases are trained, patterns, parameters, the loss's code, the prime
-    offset, patterns per update (batch: None for all of them), 0; then L[0..m] (layer sizes),
+    offset, patterns per update (batch: None for all of them), whether each epoch shuffles
+    them; then L[0..m] (layer sizes),
     uoff[0..m] (each layer's first unit in a pattern's scratch; layer 0 is the data),
     woff[0..m-1] and boff[0..m-1] (each layer's first weight and bias in update order; -1:
     no biases), and the activation code of layers 1..m (default: sigmoid)."""
@@ -62,7 +63,8 @@ def header(shape, activations=None, loss="sse", prime_offset=0.0, batch=None):
     acts = [ACTIVATIONS.index(f) for f in (activations or ["sigmoid"] * m)]
     B = shape.patterns if batch is None else min(batch, shape.patterns)
     return np.array([m, shape.bias == "trained", shape.patterns, k, LOSSES.index(loss),
-                     prime_offset, B, 0] + L + uoff + woff + boff + acts, dtype=np.float64)
+                     prime_offset, B, bool(shuffle)] + L + uoff + woff + boff + acts,
+                    dtype=np.float64)
 
 
 @njit(inline="always")
@@ -79,10 +81,21 @@ def _ints(K, lo, n):
     return out
 
 
+def scratch_rows(K):
+    """Rows of the scratch Y and G of a looped kernel's data K: every pattern's non-input
+    units in Y; in G their deltas, a gradient being summed and, when shuffled, each lane's
+    epoch order of the patterns and the patterns in that order."""
+    m = int(K[0])
+    L = K[HEAD:HEAD + m + 1].astype(int)
+    P = int(K[2])
+    Y = P * int(L[1:].sum())
+    return Y, Y + 1 + (P + P * int(L[0] + L[m]) if K[7] else 0)
+
+
 @njit(inline="always")
 def pack(K, width):
-    """(K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G): the header
-    decoded, and scratch for `width` lanes (G has one more row: a gradient being summed)."""
+    """(K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G): the
+    header decoded, and scratch for `width` lanes (scratch_rows)."""
     m = int(K[0])
     L = _ints(K, HEAD, m + 1)
     uoff = _ints(K, HEAD + m + 1, m + 1)
@@ -91,10 +104,11 @@ def pack(K, width):
     act = _ints(K, HEAD + 4 * m + 2, m)
     P = int(K[2])
     units = uoff[m] + L[m]
+    shuffled = int(K[7])
     Y = np.empty((P * units, width), K.dtype)
-    G = np.empty((P * units + 1, width), K.dtype)
+    G = np.empty((P * units + 1 + shuffled * P * (1 + L[0] + L[m]), width), K.dtype)
     return (K, L, uoff, woff, boff, act, int(K[1]), P, int(K[3]), int(K[4]), K[5], int(K[6]),
-            Y, G)
+            shuffled, Y, G)
 
 
 @njit(inline="always")
@@ -140,11 +154,14 @@ def _slope(G, Y, y, lo, hi, code, offset):
 
 
 @njit(inline="always")
-def _activations(S, lo, hi, D, p0, p1):
-    """Every non-input unit's output for patterns p0..p1-1, into Y."""
-    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G = D
+def _activations(S, lo, hi, D, p0, p1, ordered):
+    """Every non-input unit's output for patterns p0..p1-1 (ordered: for positions p0..p1-1
+    of each lane's epoch order, read from G's rows X), into Y."""
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
+    X = P * U + 1 + P  # G's row of the first ordered pattern
+    n = L[0] + L[m]
     for p in range(p0, p1):
         for a in range(1, m + 1):
             below = p * U + uoff[a - 1]  # layer a-1's first unit (a > 1)
@@ -152,7 +169,13 @@ def _activations(S, lo, hi, D, p0, p1):
                 y = p * U + uoff[a] + j
                 w = PARAMS + 3 * (woff[a - 1] + j * L[a - 1])
                 # z = sum_i w_i y_i (+ b), accumulated in Y[y] in i order
-                if a == 1:
+                if a == 1 and ordered:
+                    for l in lanes(lo, hi):
+                        Y[y, l] = S[w, l] * G[X + p * n, l]
+                    for i in range(1, L[0]):
+                        for l in lanes(lo, hi):
+                            Y[y, l] = Y[y, l] + S[w + 3 * i, l] * G[X + p * n + i, l]
+                elif a == 1:
                     x = _data(K, L, p, 0)
                     for l in lanes(lo, hi):
                         Y[y, l] = S[w, l] * x
@@ -175,13 +198,13 @@ def _activations(S, lo, hi, D, p0, p1):
 
 @njit(inline="always")
 def _forward(S, lo, hi, D, margin):
-    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G = D
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
     one = const(S[0, 0], 1.0)
     half = const(S[0, 0], 0.5)
     floor = const(S[0, 0], -100.0)
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
-    _activations(S, lo, hi, D, 0, P)
+    _activations(S, lo, hi, D, 0, P, False)
     for p in range(P):  # E summed over patterns, then outputs
         for j in range(L[m]):
             y = p * U + uoff[m] + j
@@ -233,14 +256,21 @@ def _deltas(S, lo, hi, D, a, p0, p1):
     """dE/dz of layer a's units, patterns p0..p1-1, into G, from layer a+1's deltas and the
     weights as they are now in S. The output delta is (y - t) (f'(z) + offset) for sse, and
     y - t for cross-entropy, whose derivative cancels the sigmoid's."""
-    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G = D
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
+    X = P * U + 1 + P  # G's row of the first ordered pattern (when shuffled)
+    n = L[0] + L[m]
     for p in range(p0, p1):
         above = p * U + uoff[a + 1] if a < m else 0
         for j in range(L[a]):
             y = p * U + uoff[a] + j
-            if a == m:
+            if a == m and shuffled:
+                for l in lanes(lo, hi):
+                    G[y, l] = Y[y, l] - G[X + p * n + L[0] + j, l]
+                if loss == CROSS_ENTROPY:
+                    continue
+            elif a == m:
                 t = _data(K, L, p, L[0] + j)
                 for l in lanes(lo, hi):
                     G[y, l] = Y[y, l] - t
@@ -274,15 +304,23 @@ def _apply(update, S, lo, hi, G, g, r, record, rec, b, nb):
 def _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb):
     """Layer a's parameters (weights into layer a+1, then its biases if trained) updated in
     update order, each with its gradient summed over patterns p0..p1-1 in order."""
-    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, Y, G = D
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
     g = P * U  # the gradient's row in G
+    X = g + 1 + P  # G's row of the first ordered pattern (when shuffled)
+    n = L[0] + L[m]
     rec = PARAMS + 3 * nparams  # the first gradient row of a recording S
     for j in range(L[a + 1]):
         d = uoff[a + 1] + j  # unit j's delta in pattern 0
         for i in range(L[a]):
-            if a == 0:
+            if a == 0 and shuffled:
+                for l in lanes(lo, hi):
+                    G[g, l] = G[p0 * U + d, l] * G[X + p0 * n + i, l]
+                for p in range(p0 + 1, p1):
+                    for l in lanes(lo, hi):
+                        G[g, l] = G[g, l] + G[p * U + d, l] * G[X + p * n + i, l]
+            elif a == 0:
                 x = _data(K, L, p0, i)
                 for l in lanes(lo, hi):
                     G[g, l] = G[p0 * U + d, l] * x
@@ -367,6 +405,55 @@ def schedule(S, lo, hi):
 
 
 @njit(inline="always")
+def index(x):
+    """x, a whole number, as an integer to index with (NumPy's target: an integer array)."""
+    return int(x)
+
+
+@njit(inline="always")
+def swap(A, r, s, l):
+    """A[r, l] and A[s, l] exchanged; s may differ by lane (NumPy's target: an array)."""
+    t = A[r, l]
+    A[r, l] = A[s, l]
+    A[s, l] = t
+
+
+@njit(inline="always")
+def _below(key, epoch, i):
+    """A number in 0..i drawn from (key, epoch, i): SplitMix64's output function of the three
+    packed into 64 bits (key < 2^24, epoch < 2^28, i < 2^12), reduced mod i + 1."""
+    z = ((np.uint64(key) << np.uint64(40)) ^ (np.uint64(epoch) << np.uint64(12))
+         ^ np.uint64(i)) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return np.int64((z >> np.uint64(11)) % np.uint64(i + 1))
+
+
+@njit(inline="always")
+def shuffle(S, lo, hi, D):
+    """Each lane's order of the patterns for epoch n: a Fisher-Yates shuffle of 0..P-1 whose
+    draws come from the lane's key (a hash of its seed), n and the position alone, so every
+    backend, block and chunk draws the same; into G's rows after the gradient, followed by
+    the patterns (inputs, targets) in that order, which the epoch's updates read."""
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
+    m = L.shape[0] - 1
+    order = P * (uoff[m] + L[m]) + 1
+    n = L[0] + L[m]
+    first = HEAD + 5 * m + 2  # the first pattern's row of K
+    for q in range(P):
+        for l in lanes(lo, hi):
+            G[order + q, l] = q
+    for i in range(P - 1, 0, -1):
+        for l in lanes(lo, hi):
+            swap(G, order + i, order + _below(S[SHUFFLE_KEY, l], S[N, l], i), l)
+    for q in range(P):
+        for c in range(n):
+            for l in lanes(lo, hi):
+                G[order + P + q * n + c, l] = K[first + index(G[order + q, l]) * n + c]
+
+
+@njit(inline="always")
 def step_lanes(update, advance, forward, backprop, S, lo, hi, D):
     """training.step for lanes lo..hi-1 at once: forward pass n of each over every pattern
     (the loss and verdict), then the step's updates, one per batch of B patterns (one in
@@ -379,12 +466,15 @@ def step_lanes(update, advance, forward, backprop, S, lo, hi, D):
         S[N, l] = S[N, l] + 1
     schedule(S, lo, hi)
     forward(S, lo, hi, D)
+    shuffled = D[12]
+    if shuffled:
+        shuffle(S, lo, hi, D)
     nb = -(-P // B)
     for b in range(nb):
         p0 = b * B
         p1 = min(P, p0 + B)
-        if b > 0:  # the first batch's activations are the forward pass's
-            _activations(S, lo, hi, D, p0, p1)
+        if b > 0 or shuffled:  # else the forward pass's activations are the batch's
+            _activations(S, lo, hi, D, p0, p1, shuffled)
         batches, number = const(S[0, 0], nb), const(S[0, 0], b + 1)
         for l in lanes(lo, hi):
             S[C, l] = advance(S[C, l], (S[N, l] - one) * batches + number, S[0, l], S[1, l],

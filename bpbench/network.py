@@ -30,14 +30,16 @@ from numba.extending import intrinsic
 # own, in the order of Optimizer.defaults), the rule's per-configuration state C, its last
 # forward pass (loss, first output, largest |y - t|, whether its weights were all finite), its
 # pass count, its learning-rate schedule (loops.schedule: kind, step size, gamma or decay, and
-# the initial lr, since a schedule rewrites h0), then three rows per parameter: the value and
+# the initial lr, since a schedule rewrites h0), the key of its pattern shuffles, then three
+# rows per parameter: the value and
 # two optimizer slots. One array for everything a lane owns lets LLVM see that no two rows
 # overlap, so the lane loop vectorises.
 HYPER = 6  # rows 0..5: hyperparameter slots h0..h5 (optimizers.SLOTS); h0 is every rule's lr
 C = 6
 LOSS, OUT, ERR, FINITE, N = 7, 8, 9, 10, 11
 KIND, STEP_SIZE, GAMMA, LR0 = 12, 13, 14, 15  # rows HYPER..HYPER+2 of H, then H's lr
-PARAMS = 16  # parameter k: value at PARAMS + 3k, optimizer state m, v just after it
+SHUFFLE_KEY = 16  # row HYPER+3 of H: 24 bits of a hash of the seed (loops.shuffle)
+PARAMS = 17  # parameter k: value at PARAMS + 3k, optimizer state m, v just after it
 
 
 @njit(inline="always")

@@ -82,16 +82,16 @@ class Problem:
     def random(self):
         return self.init is not None
 
-    def data(self, dtype, batch=None, shape=None):
+    def data(self, dtype, batch=None, shape=None, shuffle=False):
         """The kernels' data array: each pattern's inputs, then its targets; for a looped
         shape (this problem's, or the one given) after a header that describes it and the
-        model (loops.header), with batch patterns per update (None: all)."""
+        model (loops.header), with batch patterns per update (None: all), shuffled or not."""
         patterns = np.concatenate([self.inputs, self.targets], axis=1).ravel()
         shape = shape or self.shape
         if shape.looped:
             from .loops import header
             patterns = np.concatenate([header(shape, self.activations, self.loss,
-                                              self.prime_offset, batch), patterns])
+                                              self.prime_offset, batch, shuffle), patterns])
         return patterns.astype(dtype)
 
     def _table_order(self):
@@ -121,7 +121,7 @@ class Problem:
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _splitmix(x):
+def splitmix(x):
     """SplitMix64's output function (Steele, Lea & Flood 2014), elementwise on uint64."""
     x = x + _GOLDEN
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -132,8 +132,8 @@ def _splitmix(x):
 def uniforms(seeds, k):
     """U[k, len(seeds)] in (0, 1): draw j of seed s from splitmix(splitmix(s) + j)."""
     with np.errstate(over="ignore"):
-        base = _splitmix(seeds)
-        bits = _splitmix(base[None, :] + np.arange(k, dtype=np.uint64)[:, None])
+        base = splitmix(seeds)
+        bits = splitmix(base[None, :] + np.arange(k, dtype=np.uint64)[:, None])
     return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
 
 

@@ -41,7 +41,16 @@ NUMPY_PRIMITIVES = {
     "larger": np.maximum,
     "select": np.where,
     "lanes": lambda lo, hi: (slice(lo, hi),),  # loops.py's lane loop: one pass over a slice
+    "index": lambda x: np.asarray(x).astype(np.int64),
+    "swap": lambda A, r, s, l: _swap(A, r, s, np.arange(A.shape[1])[l]),
 }
+
+
+def _swap(A, r, s, cols):
+    """loops.swap on NumPy: row r and rows s (one per column) exchanged in those columns."""
+    t = A[r, cols].copy()
+    A[r, cols] = A[s, cols]
+    A[s, cols] = t
 _numpy_memo = {}
 
 

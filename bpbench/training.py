@@ -8,8 +8,8 @@ converged.
 """
 from numba import njit
 
-from .network import (C, ERR, FINITE, GAMMA, HYPER, KIND, LOSS, LR0, N, PARAMS, STEP_SIZE,
-                      isfinite)
+from .network import (C, ERR, FINITE, GAMMA, HYPER, KIND, LOSS, LR0, N, PARAMS, SHUFFLE_KEY,
+                      STEP_SIZE, isfinite)
 
 CONVERGED, MAX_STEPS, DIVERGED = 0, 1, 2
 RUNNING = -1
@@ -47,15 +47,16 @@ def criterion(net, margin):
 @njit(inline="always")
 def start(S, l, W0, H, i):
     """Load configuration i into lane l: hyperparameters from column i of H (the rule's, then
-    its lr schedule's: kind, step size, gamma or decay), initial parameters from column i of
+    its lr schedule's: kind, step size, gamma or decay; then its shuffle key), initial parameters from column i of
     W0, optimizer state 0 per weight and 1 per configuration."""
     for r in range(HYPER):
         S[r, l] = H[r, i]
     S[C, l] = 1
     if H.shape[0] > HYPER:
         S[KIND, l], S[STEP_SIZE, l], S[GAMMA, l] = H[HYPER, i], H[HYPER + 1, i], H[HYPER + 2, i]
+        S[SHUFFLE_KEY, l] = H[HYPER + 3, i]
     else:  # a table of the rule's hyperparameters alone: a constant lr
-        S[KIND, l], S[STEP_SIZE, l], S[GAMMA, l] = 0, 1, 1
+        S[KIND, l], S[STEP_SIZE, l], S[GAMMA, l], S[SHUFFLE_KEY, l] = 0, 1, 1, 0
     S[LR0, l] = H[0, i]
     for k in range(W0.shape[0]):
         S[PARAMS + 3 * k, l] = W0[k, i]

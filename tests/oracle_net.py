@@ -35,11 +35,13 @@ def clamp(x):
 
 def train(layers, inputs, targets, weights, biases, bias, optimizer, order="simultaneous",
           tol=1e-7, margin=0.0, max_steps=10000, activations=None, loss="sse",
-          prime_offset=0.0, batch=None, schedule=None, losses=None, **hyper):
+          prime_offset=0.0, batch=None, schedule=None, losses=None, shuffle=False, seed=None,
+          **hyper):
     """(steps run, status, final loss, first output of the first pattern). activations: one
     name per non-input layer; batch: patterns per update (None: all); schedule: {"kind":
     ..., its parameters}, stepped once an epoch; losses: a list to append each step's loss
-    to."""
+    to; shuffle: each epoch's updates take the patterns in the order drawn for (seed, epoch)
+    (epoch_order)."""
     c = [1.0]  # NAdam's product of momentum coefficients
     K = len(layers) - 1  # weight layers
     acts = activations or ["sigmoid"] * K
@@ -113,6 +115,7 @@ def train(layers, inputs, targets, weights, biases, bias, optimizer, order="simu
     P = len(inputs)
     B = P if batch is None else min(batch, P)
     batches = [list(range(s, min(P, s + B))) for s in range(0, P, B)]
+    key = 0 if seed is None else splitmix64(seed) >> 40
     step = 1
     while True:
         k = step - 1  # epochs before this one
@@ -147,7 +150,9 @@ def train(layers, inputs, targets, weights, biases, bias, optimizer, order="simu
             return step, "converged", E, out
         if step >= max_steps:
             return step, "max_steps", E, out
-        for n, pats in enumerate(batches):
+        sequence = epoch_order(key, step, P) if shuffle else list(range(P))
+        for n, positions in enumerate(batches):
+            pats = [sequence[q] for q in positions]
             t_update = (step - 1) * len(batches) + n + 1
             if n > 0:  # weights have moved since the epoch's forward pass
                 for p in pats:
@@ -170,6 +175,27 @@ def train(layers, inputs, targets, weights, biases, bias, optimizer, order="simu
                     g.update(grads_of(a, all_ys, all_d, pats))
                 update(g, t_update)
         step += 1
+
+
+M64 = (1 << 64) - 1
+
+
+def splitmix64(x):
+    """SplitMix64's output function on a Python integer."""
+    z = (x + 0x9E3779B97F4A7C15) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def epoch_order(key, epoch, P):
+    """The patterns' order in an epoch: Fisher-Yates from the last position down, position
+    i swapped with the one drawn from (key, epoch, i)."""
+    order = list(range(P))
+    for i in range(P - 1, 0, -1):
+        j = (splitmix64((key << 40) ^ (epoch << 12) ^ i) >> 11) % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
 
 
 def params(layers, bias):

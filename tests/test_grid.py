@@ -79,7 +79,8 @@ def test_toml_errors_and_overrides(tmp_path):
     f.write_text('tol = 1e-6\n[[run]]\noptimizer = "rmsprop"\nlr = {start = 0.01, stop = 1, '
                  'num = 5, scale = "log"}\n[[run]]\noptimizer = "sgd"\nlr = 1\n')
     blocks, conf = grid.load(f, {"beta": "0.5,0.9", "tol": None, "max_steps": 50})
-    assert conf == {"tol": 1e-6, "max_steps": 50, "dtype": "float64", "margin": None}
+    assert conf == {"tol": 1e-6, "max_steps": 50, "dtype": "float64", "margin": None,
+                    "batch": "full", "shuffle": False}
     assert list(blocks[0].axes["beta"]) == [0.5, 0.9] and blocks[0].size == 10
     assert "beta" not in blocks[1].axes
     with pytest.raises(GridError, match="no run block"):

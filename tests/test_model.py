@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bpbench
-from bpbench import grid
+from bpbench import grid, problems
 from bpbench.cli import main
 from bpbench.grid import GridError
 
@@ -26,7 +26,7 @@ DONE_WHEN = dict(XOR, **WEIGHTS, name="tanh-ce", activation=["tanh", "sigmoid"],
 
 
 def oracle(spec, optimizer, order="simultaneous", batch=None, schedule=None, losses=None,
-           tol=1e-7, margin=0.0, max_steps=10000, **hyper):
+           tol=1e-7, margin=0.0, max_steps=10000, shuffle=False, seed=None, **hyper):
     full = dict(bpbench.OPTIMIZERS[optimizer].defaults, **hyper)
     L = spec["layers"]
     act = spec.get("activation", "sigmoid")
@@ -36,7 +36,8 @@ def oracle(spec, optimizer, order="simultaneous", batch=None, schedule=None, los
                             activations=[act] * (len(L) - 1) if isinstance(act, str) else act,
                             loss=spec.get("loss", "sse"),
                             prime_offset=spec.get("prime_offset", 0.0), batch=batch,
-                            schedule=schedule, losses=losses, **full)
+                            schedule=schedule, losses=losses, shuffle=shuffle, seed=seed,
+                            **full)
 
 
 @pytest.mark.parametrize("order", ["simultaneous", "inplace"])
@@ -82,27 +83,51 @@ def model_case(draw):
     schedule = draw(st.sampled_from([None, {"kind": "step", "step_size": 3.0, "gamma": 0.7},
                                      {"kind": "exponential", "gamma": 0.97},
                                      {"kind": "inverse_time", "decay": 0.05}]))
-    optimizer = draw(st.sampled_from(["sgd", "adam", "nadam"]))
+    optimizer = draw(st.sampled_from(["sgd", "nadam"]))  # nadam: state advanced per update
     hyper = {"lr": draw(st.floats(0.01, 2.0))}
     order = draw(st.sampled_from(["simultaneous", "inplace"]))
     margin = draw(st.sampled_from([0.0, 0.3]))
-    return spec, batch, schedule, optimizer, hyper, order, margin
+    shuffle = draw(st.booleans())
+    return spec, batch, schedule, optimizer, hyper, order, margin, shuffle
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=40, deadline=None)
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=30, deadline=None)
 @given(case=model_case(), max_steps=st.integers(1, 150))
 def test_random_models_match_the_transcription_on_serial_and_cpu(case, max_steps):
-    spec, batch, schedule, optimizer, hyper, order, margin = case
+    spec, batch, schedule, optimizer, hyper, order, margin, shuffle = case
     want = oracle(spec, optimizer, order, batch, schedule, tol=1e-4, margin=margin,
-                  max_steps=max_steps, **hyper)
-    for backend in ("serial", "cpu"):
+                  max_steps=max_steps, shuffle=shuffle, **hyper)
+    # the cpu backend on one pairing of order and criterion: each pairing is a kernel to compile
+    backends = ("serial", "cpu") if (order, margin) == ("simultaneous", 0.0) else ("serial",)
+    for backend in backends:
         row = bpbench.sweep(optimizer, problem=spec, order=order, tol=1e-4, margin=margin,
                             max_steps=max_steps, batch=batch or "full", schedule=schedule,
-                            backend=backend, **hyper).iloc[0]
+                            shuffle=shuffle, backend=backend, **hyper).iloc[0]
         assert row.status == want[1]
         assert pd.isna(row.steps) if want[1] != "converged" else row.steps == want[0]
         if want[1] != "diverged":
             assert (row.final_loss, row.final_output) == (want[2], want[3])
+
+
+def test_shuffles_follow_the_seed_on_every_backend():
+    xor = problems.resolve("xor")
+    kw = dict(problem="xor", seed={"start": 0, "num": 12}, lr=2.0, batch="online",
+              shuffle=True, max_steps=400)
+    tables = {b: bpbench.sweep("sgd", backend=b, **kw) for b in ("serial", "cpu", "numpy")}
+    plain = bpbench.sweep("sgd", **dict(kw, shuffle=False))
+    assert (tables["cpu"].steps.fillna(0) != plain.steps.fillna(0)).any()  # it does shuffle
+    W0 = xor.initial(np.arange(12), "float64")
+    for s in range(12):
+        # update order (network.Shape.params): w[1][0][0], w[1][0][1], b[1][0], then layer 0
+        spec = dict(XOR, weights=[[[W0[3 + 2 * j + i, s] for i in range(2)] for j in range(2)],
+                                  [[W0[0, s], W0[1, s]]]],
+                    biases=[[W0[7, s], W0[8, s]], [W0[2, s]]])
+        want = oracle(spec, "sgd", "simultaneous", 1, shuffle=True, seed=s, lr=2.0,
+                      margin=0.4, max_steps=400)
+        for backend, df in tables.items():
+            assert df.status[s] == want[1], backend
+            assert pd.isna(df.steps[s]) or df.steps[s] == want[0], backend
+    assert tables["cpu"].attrs["shuffle"] is True
 
 
 def test_defaults_run_the_unrolled_kernels_and_options_the_looped_ones():

@@ -30,7 +30,7 @@ from ..network import LOSS, N, OUT, net
 from ..optimizers import OPTIMIZERS, decays, keep, no_decay
 from ..targets import retarget
 from ..kernels import LOOPED
-from ..loops import HEAD
+from ..loops import HEAD, scratch_rows
 from ..training import RUNNING, criterion, start
 
 try:  # a module global, so the CUDA simulator can swap in its own cuda.grid
@@ -169,7 +169,7 @@ def _looped_data(K, Ih, Y, G):
     h = HEAD
     return (K, Ih[h:h + m + 1], Ih[h + m + 1:h + 2 * m + 2], Ih[h + 2 * m + 2:h + 3 * m + 2],
             Ih[h + 3 * m + 2:h + 4 * m + 2], Ih[h + 4 * m + 2:h + 5 * m + 2], Ih[1], Ih[2],
-            Ih[3], Ih[4], K[5], Ih[6], Y, G)  # K[5]: the prime offset, a float
+            Ih[3], Ih[4], K[5], Ih[6], Ih[7], Y, G)  # K[5]: the prime offset, a float
 
 
 if cuda is not None:
@@ -227,10 +227,10 @@ def _same_kernel(a, b):
             and a[6:] == b[6:])
 
 
-def _scratch_rows(shape):
-    """Rows of a looped kernel's activation scratch Y (G has one more): every pattern's
-    non-input units; 0 for an unrolled shape, whose activations stay in registers."""
-    return shape.patterns * sum(shape.layers[1:]) if shape.looped else 0
+def _scratch_rows(shape, K):
+    """Rows of a looped kernel's scratch Y and G (loops.scratch_rows); (0, 0) for an unrolled
+    shape, whose activations stay in registers."""
+    return scratch_rows(K) if shape.looped else (0, 0)
 
 
 def _launch(batch, fast):
@@ -257,8 +257,8 @@ def _run(shape, optimizer, order, H, W0, K, tol, max_steps, margin):
     passes, status = np.empty(n, np.int64), np.empty(n, np.int8)
     loss, output = np.empty(n, H.dtype), np.empty(n, H.dtype)
     per_block, max_lanes = _lanes()
-    nrows, scratch = net(shape).nrows, _scratch_rows(shape)
-    lane_bytes = H.itemsize * (nrows + 2 * scratch + 1)
+    nrows, (ys, gs) = net(shape).nrows, _scratch_rows(shape, K)
+    lane_bytes = H.itemsize * (nrows + ys + gs)
     max_lanes = max(per_block, min(max_lanes, MEMORY // lane_bytes // per_block * per_block))
     # one configuration per thread: a launch per max_lanes of them, so S stays that size
     batch = BATCH if persistent(optimizer) else max_lanes
@@ -274,8 +274,8 @@ def _run(shape, optimizer, order, H, W0, K, tol, max_steps, margin):
             blocks = math.ceil(min(hi - lo, max_lanes) / per_block)
             width = blocks * per_block
             S = cuda.device_array((nrows, width), H.dtype)
-            Y = cuda.device_array((max(scratch, 1), width), H.dtype)
-            G = cuda.device_array((scratch + 1, width), H.dtype)
+            Y = cuda.device_array((max(ys, 1), width), H.dtype)
+            G = cuda.device_array((max(gs, 1), width), H.dtype)
             out = [cuda.device_array(hi - lo, a.dtype) for a in (passes, status, loss, output)]
             launches += 1
             train[blocks, per_block](cuda.to_device(np.ascontiguousarray(H[:, lo:hi])),

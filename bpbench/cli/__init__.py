@@ -83,6 +83,9 @@ def setting_options(f):
                      help="learning-rate schedule, stepped once an epoch: step:STEP_SIZE:GAMMA "
                           "(torch's StepLR), exponential:GAMMA (ExponentialLR) or "
                           "inverse_time:DECAY (lr / (1 + DECAY k))  [default: constant]")(f)
+    f = click.option("--shuffle/--no-shuffle", default=None,
+                     help="take each epoch's patterns in an order drawn from the seed and the "
+                          "epoch  [default: the data's order]")(f)
     f = click.option("--batch", metavar="full|online|K", default=None,
                      help="patterns per update: all of them (a step is one update), online "
                           "(one update per pattern) or K  [default: full]")(f)

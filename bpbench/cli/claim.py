@@ -96,8 +96,8 @@ def reproduce(plot_file):
 @format_option
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
               help="also draw the loss curve, in both update orders, to this image")
-def trace(optimizer, order, problem, seed, tol, max_steps, dtype, margin, batch, schedule,
-          weights, fmt, plot_file, **hyper):
+def trace(optimizer, order, problem, seed, tol, max_steps, dtype, margin, batch, shuffle,
+          schedule, weights, fmt, plot_file, **hyper):
     """Print every forward pass of one configuration, in the post's format.
 
     Hyperparameters not given take torch.optim's defaults. yp is the first output on the
@@ -115,7 +115,8 @@ def trace(optimizer, order, problem, seed, tol, max_steps, dtype, margin, batch,
         from ..results import check_folder
         check_folder(plot_file)
     settings = dict(problem=problem, seed=seed, tol=tol, max_steps=max_steps, dtype=dtype,
-                    margin=margin, batch=batch, schedule=schedule)
+                    margin=margin, batch=batch or "full", shuffle=bool(shuffle),
+                    schedule=schedule)
     t = trace_(optimizer, order=order, weights=weights, **settings, **hyper)
     if weights or fmt != "text":
         emit(t, fmt, float_format="{:.17g}")

@@ -48,8 +48,8 @@ from . import echo_summary, hyper_options, main, problem_option, setting_options
 @setting_options
 @hyper_options
 def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, order, problem,
-        seed, sample, chunk_size, quiet, tol, max_steps, dtype, margin, batch, schedule,
-        **hyper):
+        seed, sample, chunk_size, quiet, tol, max_steps, dtype, margin, batch, shuffle,
+        schedule, **hyper):
     """Run the sweep in SWEEP.toml, or one given by options alone, and save its table.
 
     Options override the file: an AXIS is a number, a comma list (0.01,0.1,1) or a range
@@ -77,7 +77,8 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
         raise click.UsageError("--scheduler needs --backend dask")
     orders = None if order is None else [o.strip() for o in order.split(",")]
     overrides = dict(hyper, order=orders, tol=tol, max_steps=max_steps, dtype=dtype,
-                     margin=margin, batch=batch, schedule=schedule, problem=problem, seed=seed,
+                     margin=margin, batch=batch, shuffle=shuffle, schedule=schedule,
+                     problem=problem, seed=seed,
                      sample=None if sample is None else grid.parse_sample(sample))
     if sweep_file is None:
         if not optimizer:
