@@ -141,3 +141,19 @@ def test_looped_kernels_match_cpu(optimizer, order):
     cpu = bpbench.sweep(optimizer, backend="cpu", **kw)
     assert_same_up_to_exp(gpu, cpu)
     np.testing.assert_allclose(gpu.final_loss, cpu.final_loss, rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "nadam"])
+def test_the_model_options_match_cpu(optimizer):
+    # tanh, cross-entropy, the prime offset, mini-batches, shuffled epochs and a schedule in one
+    # run: the looped kernel with every option as data, on a GPU thread per lane
+    spec = {"name": "tanh-ce", "layers": [2, 3, 1], "bias": "trained",
+            "inputs": [[0, 0], [0, 1], [1, 0], [1, 1]], "targets": [[0], [1], [1], [0]],
+            "activation": ["tanh", "sigmoid"], "loss": "cross_entropy", "prime_offset": 0.1,
+            "init": {"dist": "uniform", "low": -1.0, "high": 1.0}, "margin": 0.4}
+    kw = dict(problem=spec, seed=[0, 1, 2], lr=[0.5, 2.0], batch=3, shuffle=True,
+              schedule="step:5:0.9", max_steps=60)
+    gpu = bpbench.sweep(optimizer, backend="cuda", **kw)
+    cpu = bpbench.sweep(optimizer, backend="cpu", **kw)
+    assert_same_up_to_exp(gpu, cpu)
+    assert "converged" in set(cpu.status)
