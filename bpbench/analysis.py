@@ -18,9 +18,15 @@ def steps_or_inf(df):
     return df.steps.astype("Float64").fillna(np.inf).to_numpy(dtype=float)
 
 
+# What else makes a setting, where a table has it: how the patterns are batched and ordered,
+# and the learning-rate schedule (numbers like the hyperparameters, NaN where unused).
+OPTIONS = ("batch", "shuffle", "schedule")
+SCHEDULE_PARAMETERS = ("step_size", "gamma", "decay")
+
+
 def hyperparameters(df):
-    """The hyperparameter columns that vary or are set (not all NaN) in df."""
-    return [h for h in HYPERPARAMETERS if h in df and df[h].notna().any()]
+    """The hyperparameter columns (a schedule's too) that vary or are set (not all NaN)."""
+    return [h for h in HYPERPARAMETERS + SCHEDULE_PARAMETERS if h in df and df[h].notna().any()]
 
 
 def median_inf(s):
@@ -290,9 +296,13 @@ def percentages(shares, decimals=1):
     return out / 10 ** decimals
 
 
-def describe(row, names=HYPERPARAMETERS):
-    """'lr=0.1 beta=0.999 eps=0.01' for the hyperparameters in names that the row has."""
-    return " ".join(f"{h}={row[h]:.6g}" for h in names if h in row and pd.notna(row[h]))
+def describe(row, names=HYPERPARAMETERS + SCHEDULE_PARAMETERS):
+    """'lr=0.1 beta=0.999 eps=0.01' for the hyperparameters in names that the row has, after
+    the run options it has where they are not the defaults ('batch=online schedule=step')."""
+    options = [f"{c}={row[c]}" for c in OPTIONS if c in row and row[c] not in
+               ("full", False, "constant")]
+    return " ".join(options + [f"{h}={row[h]:.6g}" for h in names
+                               if h in row and pd.notna(row[h])])
 
 
 def worth_naming(df):
@@ -315,8 +325,9 @@ def has_restarts(df):
 
 
 def settings_of(df):
-    """The columns that make a setting: problem, optimizer, order and the hyperparameters."""
-    return GROUP + hyperparameters(df)
+    """The columns that make a setting: problem, optimizer, order, the run options a table
+    has (batch, shuffle, schedule) and the hyperparameters."""
+    return GROUP + [c for c in OPTIONS if c in df] + hyperparameters(df)
 
 
 def quantiles_inf(s, qs):
@@ -387,5 +398,7 @@ def ecdf(df, points=200):
 def label(row, keys):
     """'sgd inplace lr=0.5' for one setting: the columns in keys that are set."""
     parts = [str(row[k]) for k in ("optimizer", "order") if k in keys]
-    parts += [f"{h}={row[h]:.3g}" for h in HYPERPARAMETERS if h in keys and pd.notna(row[h])]
+    parts += [f"{c}={row[c]}" for c in OPTIONS if c in keys]
+    parts += [f"{h}={row[h]:.3g}" for h in HYPERPARAMETERS + SCHEDULE_PARAMETERS
+              if h in keys and pd.notna(row[h])]
     return " ".join(parts)

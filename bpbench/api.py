@@ -55,7 +55,7 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
         for i, (b, lo, hi) in enumerate(plan):
             if i not in skip:
                 block = blocks[b]
-                yield i, (*block.args(dtype, lo, hi, conf["batch"], conf["shuffle"]), conf["tol"],
+                yield i, (*block.args(dtype, lo, hi, *grid.run_options(conf, block)), conf["tol"],
                           conf["max_steps"],
                           grid.margin_for(conf, block.problem))
 
@@ -70,7 +70,9 @@ def iter_chunks(blocks, conf, backend="cpu", fast=False, chunks=None, skip=(),
         b, lo, hi = plan[i]
         if progress is not None and not live:
             progress(hi - lo)
-        yield i, results.frame(blocks[b], *out, attrs, lo=lo), int(out[0].sum())
+        df = results.frame(blocks[b], *out, attrs, lo=lo,
+                           options=grid.run_options(conf, blocks[b]))
+        yield i, df, int(out[0].sum())
 
 
 def fill(ds, conf, backend="cpu", fast=False, extra_attrs=None, progress=None,
@@ -299,7 +301,7 @@ def trajectory(optimizer, *, order="simultaneous", problem=None, seed=None, tol=
 def _trajectory(b, conf):
     from .backends import serial
     dt = np.dtype(conf["dtype"])
-    hist, status = serial.history(*b.args(dt, 0, None, conf["batch"], conf["shuffle"]),
+    hist, status = serial.history(*b.args(dt, 0, None, *grid.run_options(conf, b)),
                                   conf["tol"],
                                   conf["max_steps"],
                                   grid.margin_for(conf, b.problem))
@@ -369,7 +371,7 @@ def _weights(b, conf, n):
     from .network import PARAMS
     from .optimizers import OPTIMIZERS
     dt = np.dtype(conf["dtype"])
-    shape, _, _, H, W0, K = b.args(dt, 0, None, conf["batch"], conf["shuffle"])
+    shape, _, _, H, W0, K = b.args(dt, 0, None, *grid.run_options(conf, b))
     S, _ = serial.states(shape, b.optimizer, b.order, H, W0, K, conf["tol"],
                          conf["max_steps"], grid.margin_for(conf, b.problem))
     assert len(S) == n  # the same deterministic run as the trajectory

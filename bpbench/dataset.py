@@ -49,6 +49,9 @@ def spec(blocks, conf, fast, size):
             d["sample"] = b.sample
         if b.schedule is not None:
             d["schedule"] = b.schedule
+        for k in ("batch", "shuffle"):  # a block's own, where it has one
+            if getattr(b, k) is not None:
+                d[k] = getattr(b, k)
         return d
     # The post without seeds, margin and batches is left out, so manifests written before
     # problems existed still match.

@@ -47,6 +47,8 @@ class Block:
     samples: dict = None
     sample: dict = None
     schedule: str = None  # a kind of SCHEDULES other than constant; its parameters in axes
+    batch: object = None  # the block's own batch and shuffle settings; None: the sweep's
+    shuffle: bool = None
 
     @property
     def restarts(self):
@@ -313,12 +315,13 @@ def resolve_problem(spec):
 
 
 def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
-          schedule=None, **hyper):
+          schedule=None, batch=None, shuffle=None, **hyper):
     """A validated Block; hyperparameters not given take torch.optim's defaults. problem is a
     Problem, a built-in name, a TOML file or a dict (default: the post); seed the restart
     seeds of a problem with a random init (default: seed 0); sample = {n, method, seed} draws
     n points jointly over every range given without num (see draw); schedule a learning-rate
-    schedule (see parse_schedule), whose parameters may be axes."""
+    schedule (see parse_schedule), whose parameters may be axes; batch and shuffle the
+    block's own, where they differ from the sweep's (settings)."""
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise GridError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
     order = order_name(order)
@@ -355,8 +358,11 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
     if "step_size" in axes and np.any(axes["step_size"] != np.round(axes["step_size"])):
         raise GridError(f"step_size must be a whole number of epochs, got "
                         f"{axes['step_size'][axes['step_size'] != np.round(axes['step_size'])][0]:g}")
+    if shuffle is not None and not isinstance(shuffle, (bool, np.bool_)):
+        raise GridError(f"shuffle must be true or false, got {shuffle!r}")
     b = Block(optimizer, order, axes, prob, seeds, samples, sample,
-              None if kind == "constant" else kind)
+              None if kind == "constant" else kind, None if batch is None else _batch(batch),
+              None if shuffle is None else bool(shuffle))
     check_size(b.size)
     return b
 
@@ -507,15 +513,15 @@ def _listed(value):
 
 
 def blocks(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
-           schedule=None, **hyper):
+           schedule=None, batch=None, shuffle=None, **hyper):
     """One Block per optimizer and order, for a list of either (or both). A hyperparameter
     goes to every optimizer that uses it, and must be used by at least one."""
     optimizers, orders = _listed(optimizer), _listed(order)
     if not optimizers or not orders:
         raise GridError("optimizer and order need at least one value each")
     if len(optimizers) == 1:
-        return [block(optimizers[0], o, problem, seed, sample, schedule, **hyper)
-                for o in orders]
+        return [block(optimizers[0], o, problem, seed, sample, schedule, batch, shuffle,
+                      **hyper) for o in orders]
     known = [OPTIMIZERS[o] for o in optimizers if isinstance(o, str) and o in OPTIMIZERS]
     for h in hyper:
         if not any(h in opt.hyper or h in opt.aliases for opt in known):
@@ -526,7 +532,8 @@ def blocks(optimizer, order="simultaneous", problem=None, seed=None, sample=None
         mine = ({h: v for h, v in hyper.items()
                  if h in OPTIMIZERS[opt].hyper or h in OPTIMIZERS[opt].aliases}
                 if isinstance(opt, str) and opt in OPTIMIZERS else hyper)
-        out += [block(opt, o, problem, seed, sample, schedule, **mine) for o in orders]
+        out += [block(opt, o, problem, seed, sample, schedule, batch, shuffle, **mine)
+                for o in orders]
     check_size(sum(b.size for b in out))
     return out
 
@@ -578,6 +585,12 @@ def _batch(batch):
         raise GridError(f"batch must be \"full\", \"online\" or a number of patterns >= 1, "
                         f"got {batch!r}")
     return int(batch)
+
+
+def run_options(conf, block):
+    """(batch, shuffle) a block runs with: its own, else the sweep's."""
+    return (conf.get("batch", "full") if block.batch is None else block.batch,
+            conf.get("shuffle", False) if block.shuffle is None else block.shuffle)
 
 
 def margin_for(conf, problem):

@@ -37,7 +37,7 @@ def jobs(blocks, conf, backend, fast):
     for b in blocks:
         margin = grid.margin_for(conf, b.problem)
         for weight_decay in _decay_modes(b):
-            shape, optimizer, order, H, W0, K = b.args(dtype, 0, 1, conf["batch"], conf["shuffle"])
+            shape, optimizer, order, H, W0, K = b.args(dtype, 0, 1, *grid.run_options(conf, b))
             if "weight_decay" in OPTIMIZERS[optimizer].hyper:
                 H[OPTIMIZERS[optimizer].hyper.index("weight_decay")] = float(weight_decay)
             decay = module.decayed(optimizer, H)

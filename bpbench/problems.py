@@ -16,6 +16,8 @@ A problem is a ``[problem]`` TOML table, a dict with the same keys, or a built-i
     activation = "sigmoid"            # or tanh, linear, relu; or one per non-input layer
     loss = "sse"                      # sum of 1/2 (y - t)^2, or "cross_entropy" (sigmoid outputs)
     prime_offset = 0.0                # added to every f'(z) in backprop (Fahlman's flat-spot fix)
+    # like = "encoder-8-3"            # a built-in problem, with this table's keys in place of
+    #                                 # its own (e.g. name and prime_offset only)
     # data = "xor.csv"                # instead of inputs/targets: a CSV (inputs and targets
     #                                 # then name its columns), an .npz (arrays inputs, targets)
     #                                 # or a FANN training file; relative to the TOML file
@@ -38,7 +40,7 @@ from .errors import BpbenchError
 from .network import BIASES, Shape
 
 KEYS = {"name", "description", "layers", "inputs", "targets", "bias", "weights", "biases",
-        "init", "margin", "activation", "loss", "prime_offset", "data"}
+        "init", "margin", "activation", "loss", "prime_offset", "data", "like"}
 # What a problem may hold: loops.py's kernels read any shape as data, and keep every pattern's
 # activations and deltas for each of their up to 64 lanes (2 x 8 bytes x MAX_ACTIVATIONS x 64
 # = 256 MiB a thread at the most).
@@ -302,6 +304,12 @@ def parse(spec, where="problem", base=None):
     if unknown:
         raise ProblemError(f"{where}: unknown key {sorted(unknown)[0]!r}; a problem has "
                            f"{', '.join(sorted(KEYS))}")
+    if "like" in spec:  # a built-in, with the keys given here in place of its own
+        base = builtin(spec["like"]) if isinstance(spec["like"], str) else None
+        if base is None:
+            raise ProblemError(f"{where}: like names a built-in problem (bpbench problems), "
+                               f"got {spec['like']!r}")
+        spec = dict(base, **{k: v for k, v in spec.items() if k != "like"})
     data = None
     if "data" in spec:
         from .datafiles import read

@@ -25,8 +25,9 @@ STATUS_T = pd.CategoricalDtype(list(STATUSES))
 SCHEDULE_T = pd.CategoricalDtype(list(SCHEDULES))  # only in tables with a schedule
 
 
-def frame(block, passes, status, loss, output, attrs, lo=0):
-    """The table for configurations lo.. of a run block, from its backend's result arrays."""
+def frame(block, passes, status, loss, output, attrs, lo=0, options=("full", False)):
+    """The table for configurations lo.. of a run block, from its backend's result arrays;
+    options: the (batch, shuffle) it ran with (columns where not full batch in order)."""
     n = passes.size
     # The grid's own values, not the run dtype's rounding of them.
     values = block.values(lo, lo + n)
@@ -36,6 +37,9 @@ def frame(block, passes, status, loss, output, attrs, lo=0):
             "order": _repeat(ORDER_T, block.order, n)}
     for h in HYPERPARAMETERS:
         cols[h] = values.get(h, np.full(n, np.nan))
+    if options != ("full", False):  # per-pattern or mini-batch updates, shuffled or not
+        cols["batch"] = _repeat(pd.CategoricalDtype([str(options[0])]), str(options[0]), n)
+        cols["shuffle"] = np.full(n, bool(options[1]))
     if block.schedule:  # a learning-rate schedule: its kind, and its parameters
         cols["schedule"] = _repeat(SCHEDULE_T, block.schedule, n)
         for h in SCHEDULE_PARAMETERS:
@@ -49,6 +53,15 @@ def frame(block, passes, status, loss, output, attrs, lo=0):
     cols["final_output"] = output.astype(np.float64)
     df = pd.DataFrame(cols)
     df.attrs.update(attrs)
+    return df
+
+
+def _full_batch(df):
+    """df with the batch columns of full-batch, unshuffled updates."""
+    at = df.columns.get_loc("schedule" if "schedule" in df else "seed")
+    df = df.copy()
+    df.insert(at, "batch", _repeat(pd.CategoricalDtype(["full"]), "full", len(df)))
+    df.insert(at + 1, "shuffle", np.zeros(len(df), bool))
     return df
 
 
@@ -70,11 +83,15 @@ def _repeat(dtype, value, n):
 def concat(frames, attrs):
     if any("schedule" in f for f in frames):  # blocks without one: a constant lr
         frames = [f if "schedule" in f else _constant_lr(f) for f in frames]
+    if any("batch" in f for f in frames):  # blocks without the columns: full batch, in order
+        frames = [f if "batch" in f else _full_batch(f) for f in frames]
     if len(frames) > 1:
         # Blocks of different problems: union the problem categories so the column stays
         # categorical (pandas would fall back to object).
-        names = list(dict.fromkeys(c for f in frames for c in f["problem"].cat.categories))
-        frames = [f.assign(problem=f["problem"].cat.set_categories(names)) for f in frames]
+        for col in ("problem", "batch"):
+            if col in frames[0]:
+                names = list(dict.fromkeys(c for f in frames for c in f[col].cat.categories))
+                frames = [f.assign(**{col: f[col].cat.set_categories(names)}) for f in frames]
         df = pd.concat(frames, ignore_index=True)
     else:
         df = frames[0]

@@ -19,7 +19,9 @@ def test_axis_forms():
 def test_block_cartesian_product_lr_slowest_and_defaults():
     b = grid.block("adam", lr=[0.1, 0.2], beta=[0.8, 0.9, 0.95])
     H = b.table()
-    assert H.shape == (6, 6)  # one row per slot: adam's lr, beta, beta2, eps, weight_decay
+    # one row per slot (adam's lr, beta, beta2, eps, weight_decay, unused), then the schedule's
+    # kind, step size, gamma and the shuffle key: a constant lr, and no seed
+    assert H.shape == (10, 6) and list(H[6:, 0]) == [0, 1, 0, 0]
     assert list(H[0]) == [0.1] * 3 + [0.2] * 3
     assert list(H[1]) == [0.8, 0.9, 0.95] * 2
     assert (H[2] == 0.999).all() and (H[3] == 1e-8).all()  # torch defaults

@@ -10,6 +10,7 @@ ROWS = 30  # rows of a long table that show prints as text
 # plots.KINDS and analysis.REDUCTIONS, spelled out so that the CLI starts without pandas
 KINDS = ("auto", "heatmap", "line", "scatter", "ecdf", "compare", "curves")
 REDUCTIONS = ("median", "best")
+OPTIONS = ("batch", "shuffle", "schedule", "step_size", "gamma", "decay")  # analysis's
 
 
 def filter_rows(df, table, optimizer, order):
@@ -43,8 +44,10 @@ def pivots(df, x, y):
 
 @main.command()
 @click.argument("tables", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--by", multiple=True, type=click.Choice(HYPERPARAMETERS),
-              help="also split the summary by this hyperparameter (repeatable)")
+@click.option("--by", multiple=True,
+              type=click.Choice(HYPERPARAMETERS + OPTIONS),
+              help="also split the summary by this hyperparameter or run option (batch, "
+                   "shuffle, schedule; repeatable)")
 @click.option("--pivot", nargs=2, metavar="X Y", default=None,
               type=click.Choice(HYPERPARAMETERS),
               help="median steps over two hyperparameters (columns X, rows Y)")
