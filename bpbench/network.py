@@ -39,7 +39,11 @@ C = 6
 LOSS, OUT, ERR, FINITE, N = 7, 8, 9, 10, 11
 KIND, STEP_SIZE, GAMMA, LR0 = 12, 13, 14, 15  # rows HYPER..HYPER+2 of H, then H's lr
 SHUFFLE_KEY = 16  # row HYPER+3 of H: 24 bits of a hash of the seed (loops.shuffle)
-PARAMS = 17  # parameter k: value at PARAMS + 3k, optimizer state m, v just after it
+# Rows 17..19 are unused: where the parameters start decides which rows of a lane block share
+# the L1 cache's sets. On the post's W1-W3 (benchmarks/vs_commit.sh, AVX-512) 20 ran as fast
+# as the 12 before the schedule's rows, 17 and 18 up to 15% slower in fast mode, 24 20% slower
+# on W1.
+PARAMS = 20  # parameter k: value at PARAMS + 3k, optimizer state m, v just after it
 
 
 @njit(inline="always")
