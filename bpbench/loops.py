@@ -204,7 +204,6 @@ def _forward(S, lo, hi, D, margin):
     floor = const(S[0, 0], -100.0)
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
-    _activations(S, lo, hi, D, 0, P, False)
     for p in range(P):  # E summed over patterns, then outputs
         for j in range(L[m]):
             y = p * U + uoff[m] + j
@@ -240,8 +239,9 @@ def _forward(S, lo, hi, D, margin):
 
 @njit(inline="always")
 def forward(S, lo, hi, D):
-    """Forward pass of lanes lo..hi-1 over every pattern (network.Net.forward): activations
-    to Y; the loss, first output and whether the weights are finite to S."""
+    """The rest of the forward pass of lanes lo..hi-1 over every pattern (network.Net.forward)
+    once step_lanes has put its activations in Y: the loss, first output and whether the
+    weights are finite, to S."""
     _forward(S, lo, hi, D, False)
 
 
@@ -311,42 +311,41 @@ def _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb):
     X = g + 1 + P  # G's row of the first ordered pattern (when shuffled)
     n = L[0] + L[m]
     rec = PARAMS + 3 * nparams  # the first gradient row of a recording S
-    for j in range(L[a + 1]):
+    weights = L[a + 1] * L[a]
+    # one loop, one call of the rule (inlined once): the weights to-unit by to-unit, then the
+    # biases if trained
+    for k in range(weights + (L[a + 1] if trained else 0)):
+        j, i = (k // L[a], k % L[a]) if k < weights else (k - weights, -1)
         d = uoff[a + 1] + j  # unit j's delta in pattern 0
-        for i in range(L[a]):
-            if a == 0 and shuffled:
-                for l in lanes(lo, hi):
-                    G[g, l] = G[p0 * U + d, l] * G[X + p0 * n + i, l]
-                for p in range(p0 + 1, p1):
-                    for l in lanes(lo, hi):
-                        G[g, l] = G[g, l] + G[p * U + d, l] * G[X + p * n + i, l]
-            elif a == 0:
-                x = _data(K, L, p0, i)
-                for l in lanes(lo, hi):
-                    G[g, l] = G[p0 * U + d, l] * x
-                for p in range(p0 + 1, p1):
-                    x = _data(K, L, p, i)
-                    for l in lanes(lo, hi):
-                        G[g, l] = G[g, l] + G[p * U + d, l] * x
-            else:
-                y = uoff[a] + i
-                for l in lanes(lo, hi):
-                    G[g, l] = G[p0 * U + d, l] * Y[p0 * U + y, l]
-                for p in range(p0 + 1, p1):
-                    for l in lanes(lo, hi):
-                        G[g, l] = G[g, l] + G[p * U + d, l] * Y[p * U + y, l]
-            k = woff[a] + j * L[a] + i
-            _apply(update, S, lo, hi, G, g, PARAMS + 3 * k, record, rec + k, b, nb)
-    if trained:
-        for j in range(L[a + 1]):
-            d = uoff[a + 1] + j
+        if i < 0:  # unit j's bias
             for l in lanes(lo, hi):
                 G[g, l] = G[p0 * U + d, l]
             for p in range(p0 + 1, p1):
                 for l in lanes(lo, hi):
                     G[g, l] = G[g, l] + G[p * U + d, l]
-            k = boff[a] + j
-            _apply(update, S, lo, hi, G, g, PARAMS + 3 * k, record, rec + k, b, nb)
+        elif a == 0 and shuffled:
+            for l in lanes(lo, hi):
+                G[g, l] = G[p0 * U + d, l] * G[X + p0 * n + i, l]
+            for p in range(p0 + 1, p1):
+                for l in lanes(lo, hi):
+                    G[g, l] = G[g, l] + G[p * U + d, l] * G[X + p * n + i, l]
+        elif a == 0:
+            x = _data(K, L, p0, i)
+            for l in lanes(lo, hi):
+                G[g, l] = G[p0 * U + d, l] * x
+            for p in range(p0 + 1, p1):
+                x = _data(K, L, p, i)
+                for l in lanes(lo, hi):
+                    G[g, l] = G[g, l] + G[p * U + d, l] * x
+        else:
+            y = uoff[a] + i
+            for l in lanes(lo, hi):
+                G[g, l] = G[p0 * U + d, l] * Y[p0 * U + y, l]
+            for p in range(p0 + 1, p1):
+                for l in lanes(lo, hi):
+                    G[g, l] = G[g, l] + G[p * U + d, l] * Y[p * U + y, l]
+        r = woff[a] + k if k < weights else boff[a] + j
+        _apply(update, S, lo, hi, G, g, PARAMS + 3 * r, record, rec + r, b, nb)
 
 
 @njit(inline="always")
@@ -460,21 +459,25 @@ def step_lanes(update, advance, forward, backprop, S, lo, hi, D):
     all for full batch): each advances the configuration's own state, then updates every
     weight with the gradient summed over its batch, from activations computed with the
     weights as they are then."""
-    P, B = D[7], D[11]
+    P, B, shuffled = D[7], D[11], D[12]
     one = const(S[0, 0], 1.0)
     for l in lanes(lo, hi):
         S[N, l] = S[N, l] + 1
     schedule(S, lo, hi)
-    forward(S, lo, hi, D)
-    shuffled = D[12]
-    if shuffled:
-        shuffle(S, lo, hi, D)
     nb = -(-P // B)
-    for b in range(nb):
-        p0 = b * B
-        p1 = min(P, p0 + B)
-        if b > 0 or shuffled:  # else the forward pass's activations are the batch's
-            _activations(S, lo, hi, D, p0, p1, shuffled)
+    for b in range(-1, nb):  # -1: the epoch's forward pass over every pattern in order
+        p0 = max(b, 0) * B
+        p1 = P if b < 0 else min(P, p0 + B)
+        ordered = shuffled if b >= 0 else 0
+        # one call for every pass (each call is compiled anew); a batch's activations are
+        # the forward pass's where no update came between, in the same order
+        if b != 0 or shuffled:
+            _activations(S, lo, hi, D, p0, p1, ordered)
+        if b < 0:
+            forward(S, lo, hi, D)
+            if shuffled:
+                shuffle(S, lo, hi, D)
+            continue
         batches, number = const(S[0, 0], nb), const(S[0, 0], b + 1)
         for l in lanes(lo, hi):
             S[C, l] = advance(S[C, l], (S[N, l] - one) * batches + number, S[0, l], S[1, l],

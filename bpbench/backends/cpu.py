@@ -168,7 +168,10 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
             np.zeros(1, np.int64))
     done = np.zeros(threads, np.int64)
     outs = (passes, status, loss, output, done)
-    _compile(kernel, (*args, 0, width, *outs), vector(H.dtype) if fast else 0)
+    # the looped kernels vectorise at LLVM's own width: their loops with a libm call (tanh, log)
+    # cannot be vectorised, which LLVM remarks on at a forced width
+    _compile(kernel, (*args, 0, width, *outs),
+             vector(H.dtype) if fast and not shape.looped else 0)
     with _reporting(done, progress):
         if threads == 1:
             kernel(*args, 0, width, *outs)
