@@ -370,7 +370,8 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
 def parse_schedule(spec):
     """(kind, {parameter: axis spec}) from None, a table such as { kind = "step", step_size =
     10, gamma = 0.5 } (a parameter may be a list or range) or the command line's
-    step:STEP_SIZE:GAMMA, exponential:GAMMA, inverse_time:DECAY or constant."""
+    step:STEP_SIZE:GAMMA, exponential:GAMMA, inverse_time:DECAY or constant (a parameter may
+    be a comma list: exponential:0.9,0.99)."""
     if spec is None:
         return "constant", {}
     if isinstance(spec, str):
@@ -378,8 +379,9 @@ def parse_schedule(spec):
         if kind not in SCHEDULES or len(values) != len(SCHEDULES[kind]):
             raise GridError(f"schedule: write step:STEP_SIZE:GAMMA, exponential:GAMMA, "
                             f"inverse_time:DECAY or constant; got {spec!r}")
-        try:
-            spec = {"kind": kind, **{h: float(v) for h, v in zip(SCHEDULES[kind], values)}}
+        try:  # a parameter may be a comma list, an axis like --lr's
+            spec = {"kind": kind, **{h: [float(x) for x in v.split(",")] if "," in v
+                                     else float(v) for h, v in zip(SCHEDULES[kind], values)}}
         except ValueError:
             raise GridError(f"schedule: {spec!r} has a value that is not a number") from None
     if not isinstance(spec, dict) or spec.get("kind") not in SCHEDULES:

@@ -246,6 +246,8 @@ def test_inverse_time_and_schedule_axes():
     # a table of blocks with and without a schedule keeps both, constant where none
     both = bpbench.sweep(["sgd", "momentum"], lr=1.0, schedule="exponential:0.99")
     assert list(both.schedule) == ["exponential"] * 2
+    axes = bpbench.sweep("sgd", lr=1.0, schedule="step:5,10:0.5,0.9", max_steps=20)
+    assert list(zip(axes.step_size, axes.gamma)) == [(5, 0.5), (5, 0.9), (10, 0.5), (10, 0.9)]
     mixed = bpbench.results.concat([bpbench.sweep("sgd", lr=1.0), df], {})
     assert list(mixed.schedule) == ["constant", "inverse_time", "inverse_time"]
 

@@ -82,7 +82,8 @@ def setting_options(f):
     f = click.option("--schedule", metavar="KIND:...", default=None,
                      help="learning-rate schedule, stepped once an epoch: step:STEP_SIZE:GAMMA "
                           "(torch's StepLR), exponential:GAMMA (ExponentialLR) or "
-                          "inverse_time:DECAY (lr / (1 + DECAY k))  [default: constant]")(f)
+                          "inverse_time:DECAY (lr / (1 + DECAY k)); a parameter may be a comma "
+                          "list (run)  [default: constant]")(f)
     f = click.option("--shuffle/--no-shuffle", default=None,
                      help="take each epoch's patterns in an order drawn from the seed and the "
                           "epoch  [default: the data's order]")(f)
