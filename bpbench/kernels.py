@@ -24,7 +24,7 @@ from numba.core.registry import CPUDispatcher
 from . import _cache, _typing_memo
 from .flat import flatten
 from .network import Shape, fast_exp, net
-from .optimizers import OPTIMIZERS, no_decay
+from .optimizers import OPTIMIZERS, update
 from .targets import python_version, retarget
 from .training import criterion
 
@@ -44,9 +44,8 @@ def bind(template, shape, optimizer, order, margin=False, record=False, decay=Fa
     forward, verdict = criterion(formulas, margin)
     backprop = (formulas.backprop_record if record else formulas.backprop)[order]
     rule = OPTIMIZERS[optimizer]
-    update = (rule.update if decay else
-              retarget(rule.update, njit(inline="always"), {"decay": no_decay}, {}))
-    g = dict(template.__globals__, update=update, advance=rule.advance, forward=forward,
+    g = dict(template.__globals__, update=update(optimizer, decay), advance=rule.advance,
+             forward=forward,
              verdict=verdict, backprop=backprop, pack=formulas.pack, step=formulas.step,
              step_lanes=formulas.step_lanes or formulas.step)
     f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
@@ -63,8 +62,9 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False, reco
     the largest |y - t| (the threshold argument is then the margin, else tol); fast=True adds
     FAST_FLAGS and computes e^x with network.fast_exp, which vectorises (libm's exp is a scalar
     call per lane); record=True keeps every gradient in S (Net.backprop_record), for traces;
-    decay=False (every configuration has weight_decay 0, optimizers.decays) compiles the rule
-    without its weight-decay term, which gives the same numbers faster."""
+    decay=True composes torch's weight decay before the rule (optimizers.with_weight_decay);
+    without it (every configuration has weight_decay 0, optimizers.decays) the rule alone
+    gives the same numbers faster."""
     kernel = dispatcher(template, shape, optimizer, order, fast, margin, record, decay)
     _announce(kernel, f"{optimizer}/{order}" + ("/fast" if fast else ""), shape)
     return kernel

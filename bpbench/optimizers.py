@@ -6,14 +6,18 @@ at 0, and every rule is
     rule(g, w, m, v, t, c, h0, h1, h2, h3, h4, h5) -> (w, m, v)
 
 where g is the weight's gradient, t the 1-based update count, c the configuration's own state
-(one number that starts at 1 and that ``Optimizer.advance`` moves once per step: NAdam's
+(one number that starts at 1 and that ``Optimizer.advance`` moves once per update: NAdam's
 running product of momentum coefficients) and h0..h5 the rule's hyperparameters in the order
 of ``Optimizer.defaults`` (unused slots are named _). One signature lets one kernel run every
-rule. Where the post writes a formula (gradient descent, RMSprop) the arithmetic follows the
+rule. torch's L2 ``weight_decay`` is not written into the rules: ``with_weight_decay``
+composes it before one, ``g + weight_decay w``, as optax's ``add_decayed_weights`` is composed
+with a transformation (AdamW's decoupled decay is its own rule's). Where the post writes a formula (gradient descent, RMSprop) the arithmetic follows the
 post's order of operations; the rules new since then follow torch.optim's single-tensor code
 line by line (its ``lerp``, ``addcmul``, ``addcdiv``), so they agree with torch to the last
 bits that its vectorised kernels leave alone (float64 trajectories agree to ~1e-13).
 """
+import functools
+import linecache
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,24 +33,43 @@ def decay(g, w, weight_decay):
     return select(weight_decay != 0, g + weight_decay * w, g)
 
 
-@njit(inline="always")
-def no_decay(g, w, weight_decay):
-    """decay for kernels whose every configuration has weight_decay 0 (kernels.specialise
-    swaps it in): g itself, as decay gives then, without the select that would slow every
-    weight's update in fast mode."""
-    return g
+@functools.cache
+def with_weight_decay(name):
+    """Optimizer `name`'s rule after torch's L2 weight decay, a step composed before it as
+    optax's add_decayed_weights is: rule(decay(g, w, weight_decay), w, ...), weight_decay
+    being the rule's own hyperparameter slot. What torch.optim computes for every rule but
+    AdamW (which decays the weight itself, in its rule); a kernel whose configurations all
+    have weight_decay 0 calls the rule alone, which gives the same numbers faster."""
+    opt = OPTIMIZERS[name]
+    hyper = ", ".join(f"h{r}" for r in range(SLOTS))
+    source = (f"def {name}_with_weight_decay(g, w, m, v, t, c, {hyper}):\n"
+              f"    return rule(decay(g, w, h{opt.decay_slot}), w, m, v, t, c, {hyper})\n")
+    namespace = {"rule": opt.update, "decay": decay}
+    filename = f"<bpbench {name} with weight decay>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    f = namespace[f"{name}_with_weight_decay"]
+    f.__doc__ = f"{name} after torch's L2 weight decay (optimizers.with_weight_decay)."
+    return njit(inline="always")(f)
 
 
 def decays(optimizer, H):
-    """Whether any configuration of H (a block's table) decays its weights through decay()."""
+    """Whether any configuration of H (a block's table) has torch's L2 weight decay."""
     names = OPTIMIZERS[optimizer].hyper
     return uses_decay(optimizer) and bool(np.any(H[names.index("weight_decay")] != 0))
 
 
 def uses_decay(optimizer):
-    """Whether the rule calls decay(): AdamW decays the weight itself, so its kernel is the
-    same with or without no_decay, and one kernel serves every weight_decay."""
-    return "decay" in OPTIMIZERS[optimizer].update.py_func.__code__.co_names
+    """Whether the rule takes torch's L2 weight decay, composed before it (with_weight_decay):
+    AdamW decays the weight itself, so one kernel serves every weight_decay."""
+    return OPTIMIZERS[optimizer].decay_slot is not None
+
+
+def update(optimizer, decay):
+    """The update a kernel calls: the rule, after weight decay where decay is true and the
+    rule takes it."""
+    return with_weight_decay(optimizer) if decay and uses_decay(optimizer) else \
+        OPTIMIZERS[optimizer].update
 
 
 @njit(inline="always")
@@ -74,7 +97,6 @@ def keep(c, t, h0, h1, h2, h3, h4, h5):
 @njit(inline="always")
 def sgd(g, w, m, v, t, c, lr, weight_decay, _2, _3, _4, _5):
     """Gradient descent, torch.optim.SGD(lr, weight_decay): w -= lr g."""
-    g = decay(g, w, weight_decay)
     return w - lr * g, m, v
 
 
@@ -82,7 +104,6 @@ def sgd(g, w, m, v, t, c, lr, weight_decay, _2, _3, _4, _5):
 def momentum(g, w, m, v, t, c, lr, beta, weight_decay, _3, _4, _5):
     """Heavy ball, torch.optim.SGD(lr, momentum=beta, dampening=0, weight_decay):
     m = beta m + g;  w -= lr m.  (torch's first buffer is g itself, which beta*0 + g equals.)"""
-    g = decay(g, w, weight_decay)
     m = beta * m + g
     return w - lr * m, m, v
 
@@ -91,7 +112,6 @@ def momentum(g, w, m, v, t, c, lr, beta, weight_decay, _3, _4, _5):
 def nesterov(g, w, m, v, t, c, lr, beta, weight_decay, _3, _4, _5):
     """torch.optim.SGD(lr, momentum=beta, nesterov=True, weight_decay):
     m = beta m + g;  w -= lr (g + beta m)."""
-    g = decay(g, w, weight_decay)
     m = beta * m + g
     return w - lr * (g + beta * m), m, v
 
@@ -100,7 +120,6 @@ def nesterov(g, w, m, v, t, c, lr, beta, weight_decay, _3, _4, _5):
 def rmsprop(g, w, m, v, t, c, lr, beta, eps, weight_decay, _4, _5):
     """torch.optim.RMSprop(lr, alpha=beta, eps, weight_decay), the post's "momentum" rule:
     v = beta v + (1 - beta) g^2;  w -= lr / (sqrt(v) + eps) g."""
-    g = decay(g, w, weight_decay)
     v = beta * v + (const(g, 1.0) - beta) * (g * g)
     return w - lr / (sqrt(v) + eps) * g, m, v
 
@@ -110,7 +129,6 @@ def adam(g, w, m, v, t, c, lr, beta, beta2, eps, weight_decay, _5):
     """torch.optim.Adam(lr, betas=(beta, beta2), eps, weight_decay):
     m = beta m + (1 - beta) g;  v = beta2 v + (1 - beta2) g^2;
     w -= lr / (1 - beta^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)."""
-    g = decay(g, w, weight_decay)
     one = const(g, 1.0)
     m = beta * m + (one - beta) * g
     v = beta2 * v + (one - beta2) * (g * g)
@@ -124,7 +142,6 @@ def adam(g, w, m, v, t, c, lr, beta, beta2, eps, weight_decay, _5):
 def adagrad(g, w, m, v, t, c, lr, eps, weight_decay, _3, _4, _5):
     """torch.optim.Adagrad(lr, eps, weight_decay) with lr_decay 0 and initial accumulator 0:
     v = v + g^2;  w -= lr g / (sqrt(v) + eps)."""
-    g = decay(g, w, weight_decay)
     v = v + g * g
     return w - lr * g / (sqrt(v) + eps), m, v
 
@@ -155,7 +172,6 @@ def adamax(g, w, m, v, t, c, lr, beta, beta2, eps, weight_decay, _5):
     """torch.optim.Adamax(lr, betas=(beta, beta2), eps, weight_decay), Adam in the infinity
     norm: m = lerp(m, g, 1 - beta);  v = max(beta2 v, |g| + eps);
     w += (-lr / (1 - beta^t)) m / v."""
-    g = decay(g, w, weight_decay)
     one = const(g, 1.0)
     m = lerp(m, g, one - beta)
     a, b = v * beta2, abs(g) + eps
@@ -206,7 +222,6 @@ def nadam(g, w, m, v, t, c, lr, beta, beta2, eps, weight_decay, momentum_decay):
     mu_1 ... mu_t (per configuration: it is the same for every weight).
     w += -lr (1 - mu_t) / (1 - c) g / d  then  w += -lr mu_(t+1) / (1 - c mu_(t+1)) m / d,
     with d = sqrt(v / (1 - beta2^t)) + eps."""
-    g = decay(g, w, weight_decay)
     one = const(g, 1.0)
     tf = const(g, t)
     mu = nadam_mu(tf, beta, momentum_decay)
@@ -224,7 +239,6 @@ def radam(g, w, m, v, t, c, lr, beta, beta2, eps, weight_decay, _5):
     step scaled by the rectification term r_t:
     rho_inf = 2 / (1 - beta2) - 1;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t);
     w -= m / (1 - beta^t) lr [sqrt(1 - beta2^t) / (sqrt(v) + eps) r_t]."""
-    g = decay(g, w, weight_decay)
     one, two = const(g, 1.0), const(g, 2.0)
     m, v = _adam_moments(g, m, v, beta, beta2)
     tf = const(g, t)
@@ -244,7 +258,6 @@ def adadelta(g, w, m, v, t, c, lr, beta, eps, weight_decay, _4, _5):
     """torch.optim.Adadelta(lr, rho=beta, eps, weight_decay), Zeiler (2012): v is the running
     average of g^2, m that of the squared updates;
     u = sqrt(m + eps) / sqrt(v + eps) g;  m = rho m + (1 - rho) u^2;  w -= lr u."""
-    g = decay(g, w, weight_decay)
     one = const(g, 1.0)
     v = v * beta + (one - beta) * g * g
     u = sqrt(m + eps) / sqrt(v + eps) * g
@@ -309,10 +322,19 @@ class Optimizer:
     # takes a pair, as torch's betas=(beta1, beta2)
     aliases: dict = field(default_factory=dict)
     advance: object = keep  # moves the per-configuration state c once per step
+    decoupled: bool = False  # decays the weight itself (AdamW), not through the gradient
 
     @property
     def hyper(self):
         return tuple(self.defaults)
+
+    @property
+    def decay_slot(self):
+        """The slot of weight_decay where torch's L2 decay goes before the rule
+        (with_weight_decay); None for a rule without it or with its own (AdamW)."""
+        if self.decoupled or "weight_decay" not in self.defaults:
+            return None
+        return self.hyper.index("weight_decay")
 
 
 BETAS = {"betas": ("beta", "beta2")}
@@ -345,7 +367,7 @@ OPTIMIZERS = {o.name: o for o in (
     Optimizer("adamw", adamw, {"lr": 1e-3, "beta": 0.9, "beta2": 0.999, "eps": 1e-8,
                                "weight_decay": 1e-2},
               "AdamW(lr, betas=(beta, beta2), eps, weight_decay)", ("m", "v"),
-              BETAS),  # exp_avg, exp_avg_sq
+              BETAS, decoupled=True),  # exp_avg, exp_avg_sq
     Optimizer("nadam", nadam, {"lr": 2e-3, "beta": 0.9, "beta2": 0.999, "eps": 1e-8,
                                "weight_decay": 0.0, "momentum_decay": 4e-3},
               "NAdam(lr, betas=(beta, beta2), eps, weight_decay, momentum_decay)", ("m", "v"),

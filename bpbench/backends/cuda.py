@@ -27,7 +27,7 @@ import numpy as np
 
 from ..grid import GridError
 from ..network import LOSS, N, OUT, net
-from ..optimizers import OPTIMIZERS, decays, keep, no_decay
+from ..optimizers import OPTIMIZERS, decays, keep, update
 from ..targets import retarget
 from ..kernels import LOOPED
 from ..loops import HEAD, scratch_rows
@@ -114,14 +114,14 @@ def kernel(shape, optimizer, order, margin=False, decay=True):
 def _kernel(shape, optimizer, order, margin, decay):
     require()
     dev, prims, memo = cuda.jit(device=True), _primitives(), {}
-    if not decay:  # as kernels.specialise: every configuration has weight_decay 0
-        prims = dict(prims, decay=dev(no_decay.py_func))
     formulas = net(shape)
     forward, verdict = criterion(formulas, margin)
     start_d, step_d, verdict_d = (retarget(f, dev, prims, memo)
                                   for f in (start, formulas.step, verdict))
     rule = OPTIMIZERS[optimizer]
-    update_d, advance_d = (retarget(f, dev, prims, memo) for f in (rule.update, rule.advance))
+    # as kernels.specialise: the rule alone where every configuration has weight_decay 0
+    update_d, advance_d = (retarget(f, dev, prims, memo)
+                           for f in (update(optimizer, decay), rule.advance))
     forward_d, backprop_d, pack_d = (retarget(f, dev, prims, memo) for f in (
         forward, formulas.backprop[order], formulas.pack))
     data = _looped_data if formulas.looped else dev(lambda K, Ih, Y, G: pack_d(K, 1))

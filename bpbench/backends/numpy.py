@@ -8,7 +8,7 @@ A third implementation and the benchmarks' baseline.
 import numpy as np
 
 from ..network import ERR, FINITE, LOSS, N, OUT, net
-from ..optimizers import OPTIMIZERS
+from ..optimizers import OPTIMIZERS, decays, update as rule_update
 from ..targets import numpy_version
 from ..training import CONVERGED, DIVERGED, MAX_STEPS, RUNNING, criterion, start
 
@@ -34,7 +34,8 @@ def run(shape, optimizer, order, H, W0, K, tol, max_steps, margin=0.0, fast=Fals
     # the looped formulas step lanes lo..hi-1 at once: here one slice of every configuration
     step_np = numpy_version(formulas.step_lanes if formulas.looped else formulas.step)
     rule = OPTIMIZERS[optimizer]
-    update, advance = numpy_version(rule.update), numpy_version(rule.advance)
+    update = numpy_version(rule_update(optimizer, decays(optimizer, H)))
+    advance = numpy_version(rule.advance)
     forward = numpy_version(criterion(formulas, margin > 0)[0])
     backprop = numpy_version(formulas.backprop[order])
     D = numpy_version(formulas.pack)(K, min(n, CHUNK))

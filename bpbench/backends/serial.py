@@ -79,10 +79,10 @@ def template(shape):
 
 
 def decayed(optimizer, H):
-    """Whether the kernel for H has the rule's weight-decay term: always, where the rule has
-    one. The reference compiles each rule whole (decay() returns g itself at weight_decay 0:
-    the same numbers), one kernel per rule and order; the cpu backend compiles a second one
-    without the term, which runs faster."""
+    """Whether the kernel for H composes weight decay before the rule: always, where the rule
+    takes it. The reference compiles one kernel per rule and order (the decay gives g itself
+    at weight_decay 0: the same numbers); the cpu backend compiles the rule alone for tables
+    without decay, which runs faster."""
     return uses_decay(optimizer)
 
 
