@@ -21,7 +21,8 @@ from numba import cuda
 
 from bpbench import grid
 from bpbench.backends import cuda as backend
-from bpbench.network import C, net
+from bpbench.layout import C
+from bpbench.network import net
 
 EXPECTED_C, EXPECTED_STEPS = 0.20259919474573693, [50, 22, 10]
 

@@ -368,7 +368,7 @@ def _weights(b, conf, n):
     """The weight, gradient and optimizer-state columns of trace(weights=True)."""
     import pandas as pd
     from .backends import serial
-    from .network import PARAMS
+    from .layout import PARAMS
     from .optimizers import OPTIMIZERS
     dt = np.dtype(conf["dtype"])
     shape, _, _, H, W0, K = b.args(dt, 0, None, *grid.run_options(conf, b))

@@ -23,7 +23,8 @@ from numba.core.registry import CPUDispatcher
 
 from . import _cache, _typing_memo
 from .flat import flatten
-from .network import Shape, fast_exp, net
+from .network import Shape, net
+from .primitives import fast_exp
 from .optimizers import OPTIMIZERS, update
 from .targets import python_version, retarget
 from .training import criterion
@@ -60,7 +61,7 @@ def specialise(template, shape, optimizer, order, fast=False, margin=False, reco
                decay=False):
     """template compiled for one network shape, optimizer and order; margin=True judges by
     the largest |y - t| (the threshold argument is then the margin, else tol); fast=True adds
-    FAST_FLAGS and computes e^x with network.fast_exp, which vectorises (libm's exp is a scalar
+    FAST_FLAGS and computes e^x with primitives.fast_exp, which vectorises (libm's exp is a scalar
     call per lane); record=True keeps every gradient in S (Net.backprop_record), for traces;
     decay=True composes torch's weight decay before the rule (optimizers.with_weight_decay);
     without it (every configuration has weight_decay 0, optimizers.decays) the rule alone

@@ -25,8 +25,9 @@ schedule is in its rows of S (``schedule``).
 import numpy as np
 from numba import njit
 
-from .network import (C, ERR, FINITE, GAMMA, KIND, LOSS, LR0, N, OUT, PARAMS, SHUFFLE_KEY,
-                      STEP_SIZE, const, exp, isfinite, larger, log, log1p, select, tanh)
+from .layout import (C, ERR, FINITE, GAMMA, KIND, LOSS, LR0, N, OUT, PARAMS, SHUFFLE_KEY,
+                     STEP_SIZE)
+from .primitives import const, exp, isfinite, larger, log, log1p, select, tanh
 
 # header: layers - 1, biases trained (0/1), patterns, parameters, loss, the sigmoid-prime
 # offset, the batch size, shuffled (0/1); then the arrays

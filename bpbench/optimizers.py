@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .network import const, select, sqrt
+from .primitives import const, select, sqrt
 
 
 @njit(inline="always")

@@ -8,8 +8,9 @@ converged.
 """
 from numba import njit
 
-from .network import (C, ERR, FINITE, GAMMA, HYPER, KIND, LOSS, LR0, N, PARAMS, SHUFFLE_KEY,
-                      STEP_SIZE, isfinite)
+from .layout import (C, ERR, FINITE, GAMMA, HYPER, KIND, LOSS, LR0, N, PARAMS, SHUFFLE_KEY,
+                     STEP_SIZE)
+from .primitives import isfinite
 
 CONVERGED, MAX_STEPS, DIVERGED = 0, 1, 2
 RUNNING = -1

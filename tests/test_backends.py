@@ -104,7 +104,8 @@ def test_divergence_is_detected_not_counted():
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_non_finite_weight_beats_a_small_loss(bad):
     # A weight can blow up while the sigmoid keeps the loss finite; divergence is checked first.
-    from bpbench.network import FINITE, LOSS, N, PARAMS, net, rows
+    from bpbench.layout import FINITE, LOSS, N, PARAMS, rows
+    from bpbench.network import net
     from bpbench.problems import POST
     from bpbench.training import CONVERGED, DIVERGED, verdict
     S = np.zeros((rows(6), 1))

@@ -6,7 +6,7 @@ from numba import njit
 
 import bpbench
 from bpbench.kernels import FAST_FLAGS
-from bpbench.network import fast_exp
+from bpbench.primitives import fast_exp
 
 from orders import exact_backends
 

@@ -28,7 +28,7 @@ from numba.extending import intrinsic
 from .._cache import compiling
 from ..kernels import specialise
 from ..optimizers import decays
-from ..network import LOSS, N as N_, OUT, rows
+from ..layout import LOSS, N as N_, OUT, rows
 from ..training import RUNNING, start
 
 # A kernel without the weight-decay term where no configuration decays: the same numbers,

@@ -26,7 +26,8 @@ import warnings
 import numpy as np
 
 from ..grid import GridError
-from ..network import LOSS, N, OUT, net
+from ..layout import LOSS, N, OUT
+from ..network import net
 from ..optimizers import OPTIMIZERS, decays, keep, update
 from ..targets import retarget
 from ..kernels import LOOPED

@@ -7,7 +7,8 @@ A third implementation and the benchmarks' baseline.
 """
 import numpy as np
 
-from ..network import ERR, FINITE, LOSS, N, OUT, net
+from ..layout import ERR, FINITE, LOSS, N, OUT
+from ..network import net
 from ..optimizers import OPTIMIZERS, decays, update as rule_update
 from ..targets import numpy_version
 from ..training import CONVERGED, DIVERGED, MAX_STEPS, RUNNING, criterion, start

@@ -8,7 +8,8 @@ from ..dataset import too_big
 from ..grid import GridError
 from ..kernels import compiled, dispatcher, interpret, specialise
 from ..optimizers import uses_decay
-from ..network import LOSS, OUT, net, rows
+from ..layout import LOSS, OUT, rows
+from ..network import net
 from ..training import MAX_STEPS, RUNNING, STATUSES, start
 
 # Bound per shape, optimizer, order and criterion by kernels.specialise:

@@ -1,0 +1,125 @@
+"""The numeric primitives every formula is written with, one lane at a time.
+
+They are the only functions whose body differs by target: targets.py swaps them for NumPy's
+array versions (np.where for select, np.maximum for larger) or CUDA's, and kernels.py swaps
+exp for fast_exp in fast mode. Everything above them (network.py, loops.py, optimizers.py,
+training.py) is written once.
+"""
+import numpy as np
+from llvmlite import ir
+from numba import njit
+from numba.extending import intrinsic
+
+@njit(inline="always")
+def const(x, c):
+    """The number c in the floating type of x, so float32 arithmetic stays float32."""
+    return type(x)(c)
+
+
+@intrinsic
+def _llvm_sqrt(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.call(builder.module.declare_intrinsic("llvm.sqrt", [args[0].type]), args)
+    return x(x), codegen
+
+
+@njit(inline="always")
+def sqrt(x):
+    """Correctly rounded square root as the llvm.sqrt intrinsic, which vectorises; Numba's
+    math.sqrt and np.sqrt on a scalar are libm calls, which block SIMD."""
+    return _llvm_sqrt(x)
+
+
+@njit(inline="always")
+def isfinite(x):
+    """Neither NaN nor inf."""
+    return np.isfinite(x)
+
+
+@njit(inline="always")
+def larger(a, b):
+    """max(a, b) for the margin criterion (NumPy's target swaps in np.maximum)."""
+    return a if a > b else b
+
+
+@njit(inline="always")
+def select(condition, a, b):
+    """a where condition holds, else b: a branch that vectorises (both sides are computed),
+    and that the NumPy target, whose lanes are arrays, runs as np.where."""
+    return a if condition else b
+
+
+@njit(inline="always")
+def exp(x):
+    """e^x, libm's (what Python's math.exp computes); fast kernels swap in fast_exp."""
+    return np.exp(x)
+
+
+@njit(inline="always")
+def tanh(x):
+    """tanh x, libm's."""
+    return np.tanh(x)
+
+
+@njit(inline="always")
+def log(x):
+    """ln x, libm's."""
+    return np.log(x)
+
+
+@njit(inline="always")
+def log1p(x):
+    """ln(1 + x), libm's: what torch's binary cross-entropy takes of -y."""
+    return np.log1p(x)
+
+
+@intrinsic
+def _llvm_rint(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.call(builder.module.declare_intrinsic("llvm.rint", [args[0].type]), args)
+    return x(x), codegen
+
+
+@intrinsic
+def _times_two_to(typingctx, p, k):
+    """p * 2^k for a float64 p and an integral float64 k in [-1022, 1023], by writing k + 1023
+    into a float's exponent field: k + 1.5 * 2^52 holds k in its low mantissa bits. Integer
+    arithmetic on the bits, because AVX2 has no vector conversion from double to int64; and
+    an addition without fast-math flags, which could cancel the 1.5 * 2^52."""
+    def codegen(context, builder, signature, args):
+        p, k = args
+        i64 = ir.IntType(64)
+        t = builder.bitcast(builder.fadd(k, ir.Constant(k.type, 6755399441055744.0)), i64)
+        e = builder.shl(builder.add(t, ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return builder.fmul(p, builder.bitcast(e, p.type))
+    return p(p, k), codegen
+
+
+LN2_HI, LN2_LO = 0.6931471803691238, 1.9082149292705877e-10  # ln 2 = LN2_HI + LN2_LO
+# e^f for |f| <= ln(2) / 2 as a degree-9 polynomial, 1 + f q(f) with q a least-squares fit of
+# (e^f - 1) / f at 400 Chebyshev nodes (close to the minimax one): relative error 4e-14, where
+# the degree-12 Taylor polynomial it replaced needed three more terms for 3e-16.
+_E = (1.0, 1.0000000000000016, 0.49999999999797606, 0.16666666666614618, 0.04166666689105913,
+      0.008333333367431764, 0.001388882166378451, 0.0001984119046415206,
+      2.4876168871006077e-05, 2.763269410050469e-06)
+
+
+@njit(inline="always")
+def fast_exp(x):
+    """e^x as 2^k e^f, with k = round(x / ln 2) and |f| <= ln(2) / 2, e^f by a degree-9
+    polynomial in Estrin's form (a short chain of dependent operations, which is what
+    limits a vectorised lane loop): plain arithmetic that vectorises, relative error under
+    1e-13 (6e-14 measured under fast-math, which folds the two-part ln 2 into one), and
+    IEEE-like at the edges (overflow to inf, NaN stays NaN, and results below 2^-1022, x <
+    -708.4, flush to 0) so divergence stays visible. Computed in float64 whatever x's type."""
+    xd = np.float64(x)
+    xc = select(xd < -709.0, -709.0, select(xd > 710.0, 710.0, xd))  # NaN passes through
+    k = _llvm_rint(xc * 1.4426950408889634)  # 1 / ln 2
+    k = select(k > 1023.0, 1023.0, k)  # e^x overflows to inf in the last multiplication
+    f = (xc - k * LN2_HI) - k * LN2_LO
+    f2 = f * f
+    f4 = f2 * f2
+    p = (((_E[0] + _E[1] * f) + (_E[2] + _E[3] * f) * f2)
+         + ((_E[4] + _E[5] * f) + (_E[6] + _E[7] * f) * f2) * f4
+         + (_E[8] + _E[9] * f) * (f4 * f4))
+    return type(x)(select(xd < -708.3964185322641, 0.0, _times_two_to(p, k)))
