@@ -1,12 +1,11 @@
-"""Sweep specifications: validate, then expand to flat hyperparameter tables.
+"""Sweep specifications: run blocks, settings and sweep files, expanded to flat tables.
 
-A run block is one problem, one optimizer, one update order, one axis per hyperparameter and,
-for problems with a random init, an axis of integer seeds; its grid is the Cartesian product of
-the axes (lr varies slowest, seed fastest). A hyperparameter axis is a number, a list, or a
-range ``{start, stop, num, scale = "linear" | "log"}``; on the command line the same range is
-written ``lin:START:STOP:NUM`` or ``log:START:STOP:NUM``, a list as ``a,b,c``. A seed axis is
-an integer, a list, or ``{start, num}`` (``START..STOP`` on the command line). Everything is
-checked before anything runs, and every problem raises GridError with a one-line message.
+A run block is one problem, one optimizer, one update order, one axis per hyperparameter (and
+per schedule parameter) and, for problems with a random init, an axis of integer seeds; its
+grid is the Cartesian product of the axes (lr varies slowest, seed fastest), or sampled points
+crossed with them. What an axis, a seed, an order or a schedule may be written as is axes.py's;
+sampling is sampling.py's. Everything is checked before anything runs, and every problem
+raises GridError with a one-line message.
 """
 import dataclasses
 import math
@@ -16,24 +15,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import problems
-from .errors import BpbenchError
-from .network import ORDER_ALIASES, ORDERS
+from .axes import SCHEDULES, _number, axis, canonical, order_name, parse_schedule, seed_axis
+from .errors import GridError
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS, SLOTS
+from .sampling import draw
 
 DTYPES = ("float64", "float32")
-MAX_AXIS = 10 ** 7  # values on one axis (80 MB); more is a sampling job, not a grid
 MAX_CONFIGS = 10 ** 12  # configurations in one sweep: days of work on any machine
 SETTINGS = {"tol": 1e-7, "max_steps": 10000, "dtype": "float64", "margin": None,
             "batch": "full", "shuffle": False}
-# A learning-rate schedule (loops.schedule): its kind and the parameters each kind takes,
-# which are axes like the rule's hyperparameters (and columns of the table).
-SCHEDULES = {"constant": (), "step": ("step_size", "gamma"), "exponential": ("gamma",),
-             "inverse_time": ("decay",)}
-SCHEDULE_PARAMETERS = ("step_size", "gamma", "decay")
 
-
-class GridError(BpbenchError):
-    """A sweep specification that cannot be run; the message is one line for the user."""
 
 @dataclass
 class Block:
@@ -140,172 +131,6 @@ def shuffle_key(seeds):
     return (problems.splitmix(np.asarray(seeds, np.uint64)) >> np.uint64(40)).astype(np.float64)
 
 
-def axis(name, spec):
-    """A hyperparameter axis from a number, list, range table or command-line string."""
-    if isinstance(spec, str):
-        spec = _parse_axis(name, spec)
-    if isinstance(spec, dict):
-        unknown = set(spec) - {"start", "stop", "num", "scale"}
-        if unknown or not {"start", "stop", "num"} <= set(spec):
-            raise GridError(f"{name}: a range needs start, stop and num "
-                            f"(and optionally scale = 'linear' or 'log'), got {sorted(spec)}")
-        scale = spec.get("scale", "linear")
-        num = _count(name, spec["num"])
-        start, stop = _number(name, spec["start"]), _number(name, spec["stop"])
-        if scale == "log":
-            if start <= 0 or stop <= 0:
-                raise GridError(f"{name}: a log range needs positive start and stop")
-            values = np.geomspace(start, stop, num)
-        elif scale == "linear":
-            values = np.linspace(start, stop, num)
-        else:
-            raise GridError(f"{name}: scale must be 'linear' or 'log', got {scale!r}")
-    elif isinstance(spec, (list, tuple, range, np.ndarray)):
-        if len(spec) > MAX_AXIS:
-            raise GridError(f"{name}: {len(spec):,} values, more than the {MAX_AXIS:,} an axis "
-                            f"can hold")
-        values = np.array([_number(name, v) for v in spec], dtype=np.float64)
-    else:
-        values = np.array([_number(name, spec)], dtype=np.float64)
-    if values.size == 0:
-        raise GridError(f"{name}: empty list, so the grid is empty")
-    _check_range(name, values)
-    return values
-
-
-def _count(name, num):
-    """A range's num: a positive integer small enough to build (checked before building)."""
-    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
-        raise GridError(f"{name}: num must be a positive integer, got {num!r}")
-    if num > MAX_AXIS:
-        raise GridError(f"{name}: num = {num:,} is more than the {MAX_AXIS:,} values an axis "
-                        f"can hold; use fewer points")
-    return int(num)
-
-
-def _parse_axis(name, text):
-    parts = text.split(":")
-    if parts[0] in ("lin", "log"):
-        if len(parts) != 4:
-            raise GridError(f"{name}: write a range as {parts[0]}:START:STOP:NUM, got {text!r}")
-        try:
-            start, stop, num = float(parts[1]), float(parts[2]), int(parts[3])
-        except ValueError:
-            raise GridError(f"{name}: cannot read range {text!r}") from None
-        return {"start": start, "stop": stop, "num": num,
-                "scale": "log" if parts[0] == "log" else "linear"}
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise GridError(f"{name}: {text!r} is not a number, a comma list or a "
-                        f"lin:/log:START:STOP:NUM range") from None
-
-
-def _number(name, v):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise GridError(f"{name}: {v!r} is not a number")
-    return float(v)
-
-
-def _check_range(name, values):
-    if not np.all(np.isfinite(values)):
-        raise GridError(f"{name}: values must be finite numbers (got NaN or inf)")
-    rule = RANGES.get(name)
-    if rule is not None:
-        test, text = rule
-        bad = values[~test(values)]
-        if bad.size:
-            raise GridError(f"{name} must be {text}, got {bad[0]:g}")
-
-
-# Valid values of each hyperparameter (torch.optim's own checks where it has them).
-RANGES = {
-    "lr": (lambda v: v > 0, "> 0"),
-    "beta": (lambda v: (v >= 0) & (v < 1), "in [0, 1)"),
-    "beta2": (lambda v: (v >= 0) & (v < 1), "in [0, 1)"),
-    "eps": (lambda v: v >= 0, ">= 0"),
-    "weight_decay": (lambda v: v >= 0, ">= 0"),
-    "momentum_decay": (lambda v: v >= 0, ">= 0"),
-    "eta_minus": (lambda v: (v > 0) & (v < 1), "in (0, 1)"),
-    "eta_plus": (lambda v: v > 1, "> 1"),
-    "step_min": (lambda v: v >= 0, ">= 0"),
-    "step_max": (lambda v: v > 0, "> 0"),
-    "mu": (lambda v: v > 0, "> 0"),
-    "step_size": (lambda v: v >= 1, ">= 1"),
-    "gamma": (lambda v: v > 0, "> 0"),
-    "decay": (lambda v: v >= 0, ">= 0"),
-}
-
-
-def parse_sample(text):
-    """--sample N, N:METHOD or N:METHOD:SEED as a sample specification."""
-    parts = text.split(":")
-    try:
-        spec = {"n": int(parts[0])}
-        if len(parts) > 1:
-            spec["method"] = parts[1]
-        if len(parts) > 2:
-            spec["seed"] = int(parts[2])
-    except ValueError:
-        raise GridError(f"--sample: write N, N:METHOD or N:METHOD:SEED (e.g. 4096:sobol:0), "
-                        f"got {text!r}") from None
-    if len(parts) > 3:
-        raise GridError(f"--sample: write N, N:METHOD or N:METHOD:SEED, got {text!r}")
-    return spec
-
-
-def seed_axis(spec):
-    """Restart seeds from an integer, a list, {start, num} or a command-line string."""
-    if isinstance(spec, str):
-        spec = _parse_seeds(spec)
-    if isinstance(spec, dict):
-        if set(spec) != {"start", "num"}:
-            raise GridError(f"seed: a range is {{start, num}}, got {sorted(spec)}")
-        start, num = _seed(spec["start"]), _count("seed", spec["num"])
-        if start + num > 2 ** 63:
-            raise GridError("seed: seeds must stay below 2**63")
-        return np.arange(start, start + int(num), dtype=np.int64)
-    if isinstance(spec, (list, tuple, range, np.ndarray)):
-        if len(spec) > MAX_AXIS:
-            raise GridError(f"seed: {len(spec):,} seeds, more than the {MAX_AXIS:,} an axis "
-                            f"can hold")
-        values = np.array([_seed(v) for v in spec], dtype=np.int64)
-        if values.size == 0:
-            raise GridError("seed: empty list, so the grid is empty")
-        return values
-    return np.array([_seed(spec)], dtype=np.int64)
-
-
-def _seed(v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < 2 ** 63:
-        raise GridError(f"seed: seeds are integers in [0, 2**63), got {v!r}")
-    return int(v)
-
-
-def _parse_seeds(text):
-    try:
-        if ".." in text:
-            a, b = (int(x) for x in text.split(".."))
-        else:
-            return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise GridError(f"seed: {text!r} is not an integer, a comma list or START..STOP") \
-            from None
-    if b < a:
-        raise GridError(f"seed: {text!r} runs backwards; write START..STOP with START <= STOP")
-    return {"start": a, "num": b - a + 1}
-
-
-def order_name(order):
-    """The canonical update order ("seed" is the old name of "inplace")."""
-    if isinstance(order, str):
-        order = ORDER_ALIASES.get(order, order)
-    if not isinstance(order, str) or order not in ORDERS:
-        raise GridError(f"unknown order {order!r}; choose from {', '.join(ORDERS)} "
-                        f"(seed is an alias of inplace)")
-    return order
-
-
 def resolve_problem(spec):
     """A validated problems.Problem (None: the post)."""
     try:
@@ -367,36 +192,6 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
     return b
 
 
-def parse_schedule(spec):
-    """(kind, {parameter: axis spec}) from None, a table such as { kind = "step", step_size =
-    10, gamma = 0.5 } (a parameter may be a list or range) or the command line's
-    step:STEP_SIZE:GAMMA, exponential:GAMMA, inverse_time:DECAY or constant (a parameter may
-    be a comma list: exponential:0.9,0.99)."""
-    if spec is None:
-        return "constant", {}
-    if isinstance(spec, str):
-        kind, *values = spec.split(":")
-        if kind not in SCHEDULES or len(values) != len(SCHEDULES[kind]):
-            raise GridError(f"schedule: write step:STEP_SIZE:GAMMA, exponential:GAMMA, "
-                            f"inverse_time:DECAY or constant; got {spec!r}")
-        try:  # a parameter may be a comma list, an axis like --lr's
-            spec = {"kind": kind, **{h: [float(x) for x in v.split(",")] if "," in v
-                                     else float(v) for h, v in zip(SCHEDULES[kind], values)}}
-        except ValueError:
-            raise GridError(f"schedule: {spec!r} has a value that is not a number") from None
-    if not isinstance(spec, dict) or spec.get("kind") not in SCHEDULES:
-        raise GridError(f"schedule needs a kind, one of {', '.join(SCHEDULES)}, as in "
-                        f"schedule = {{ kind = \"step\", step_size = 10, gamma = 0.5 }}; "
-                        f"got {spec!r}")
-    kind = spec["kind"]
-    params = {h: v for h, v in spec.items() if h != "kind"}
-    wanted = set(SCHEDULES[kind])
-    if set(params) != wanted:
-        what = (f"takes {', '.join(SCHEDULES[kind])}" if wanted else "takes no parameters")
-        raise GridError(f"schedule: {kind} {what}; got {', '.join(sorted(params)) or 'none'}")
-    return kind, params
-
-
 def _elsewhere(h):
     """Where a hyperparameter the optimizer lacks does belong: torch's SGD(momentum=m) is
     optimizer momentum (or nesterov) here."""
@@ -407,100 +202,6 @@ def _elsewhere(h):
         return ("; torch's SGD(momentum=m) is optimizer = \"momentum\" with beta = m "
                 "(nesterov=True: \"nesterov\")")
     return f" ({h} belongs to {', '.join(owners)})"
-
-
-METHODS = ("sobol", "random", "lhs")
-
-
-def draw(sample, ranges):
-    """n points over the ranges (each {start, stop, scale}: uniform, or log-uniform for
-    scale = "log"), jointly: a scrambled Sobol sequence, plain random or a Latin hypercube
-    from scipy.stats.qmc, reproducible by seed (with the same scipy). Returns ({name:
-    values}, the validated sample specification)."""
-    if not isinstance(sample, dict) or "n" not in sample or set(sample) - {"n", "method",
-                                                                          "seed"}:
-        raise GridError(f"sample takes n, method and seed, as sample = {{ n = 4096, method = "
-                        f"'sobol', seed = 0 }}; got {sample!r}")
-    n = _count("sample", sample["n"])
-    method = sample.get("method", "sobol")
-    if method not in METHODS:
-        raise GridError(f"sample: method must be one of {', '.join(METHODS)}, got {method!r}")
-    seed = sample.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise GridError(f"sample: seed must be an integer >= 0, got {seed!r}")
-    if not ranges:
-        raise GridError("sample: no range to sample; give at least one hyperparameter as a "
-                        "range without num, e.g. lr = { start = 1e-3, stop = 1, scale = 'log' }")
-    bounds = {h: _sample_range(h, r) for h, r in ranges.items()}
-    from scipy.stats import qmc
-    rng = np.random.default_rng(seed)
-    d = len(bounds)
-    if method == "random":
-        u = rng.random((n, d))
-    elif method == "lhs":
-        u = qmc.LatinHypercube(d, rng=rng).random(n)
-    else:
-        import warnings
-        with warnings.catch_warnings():  # n not a power of two: fine, just less balanced
-            warnings.simplefilter("ignore", UserWarning)
-            u = qmc.Sobol(d, rng=rng).random(n)
-    values = {}
-    for k, (h, (start, stop, scale)) in enumerate(bounds.items()):
-        if scale == "log":
-            values[h] = np.exp(np.log(start) + u[:, k] * (np.log(stop) - np.log(start)))
-        else:
-            values[h] = start + u[:, k] * (stop - start)
-        _check_range(h, values[h])
-    spec = {"n": n, "method": method, "seed": int(seed),
-            "ranges": {h: list(b) for h, b in bounds.items()}}
-    return values, spec
-
-
-def _sample_range(name, spec):
-    """(start, stop, scale) of a range to sample, from a dict or "log:START:STOP"."""
-    if isinstance(spec, str):
-        kind, start, stop = spec.split(":")
-        if kind not in ("lin", "log"):
-            raise GridError(f"{name}: write a range to sample as lin:START:STOP or "
-                            f"log:START:STOP, got {spec!r}")
-        try:
-            spec = {"start": float(start), "stop": float(stop),
-                    "scale": "log" if kind == "log" else "linear"}
-        except ValueError:
-            raise GridError(f"{name}: cannot read range {spec!r}") from None
-    if set(spec) - {"start", "stop", "scale"} or not {"start", "stop"} <= set(spec):
-        raise GridError(f"{name}: a range to sample needs start and stop (and optionally "
-                        f"scale), got {sorted(spec)}")
-    start, stop = _number(name, spec["start"]), _number(name, spec["stop"])
-    scale = spec.get("scale", "linear")
-    if scale not in ("linear", "log"):
-        raise GridError(f"{name}: scale must be 'linear' or 'log', got {scale!r}")
-    if scale == "log" and (start <= 0 or stop <= 0):
-        raise GridError(f"{name}: a log range needs positive start and stop")
-    _check_range(name, np.array([start, stop]))
-    return start, stop, scale
-
-
-def canonical(opt, hyper):
-    """hyper with torch.optim's names for opt (alpha, momentum, betas) turned into ours."""
-    out = {h: v for h, v in hyper.items() if h not in opt.aliases}
-    for alias, target in opt.aliases.items():
-        if alias not in hyper:
-            continue
-        value = hyper[alias]
-        if isinstance(target, tuple):
-            if not isinstance(value, (list, tuple)) or len(value) != len(target):
-                raise GridError(f"{alias} takes a pair ({', '.join(target)}), as in torch.optim; "
-                                f"got {value!r}")
-            pairs = dict(zip(target, value))
-        else:
-            pairs = {target: value}
-        for h, v in pairs.items():
-            if h in out:
-                raise GridError(f"{opt.name}: give {h} or {alias}, not both ({alias} is "
-                                f"torch.optim's name for it)")
-            out[h] = v
-    return out
 
 
 def check_size(n):

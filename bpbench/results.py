@@ -13,7 +13,7 @@ import pandas as pd
 from .errors import BpbenchError
 from .files import atomic_write
 from .network import ORDER_ALIASES, ORDERS
-from .grid import SCHEDULE_PARAMETERS, SCHEDULES
+from .axes import SCHEDULE_PARAMETERS, SCHEDULES
 from .optimizers import HYPERPARAMETERS, OPTIMIZERS
 from .training import CONVERGED, STATUSES
 

@@ -10,6 +10,7 @@ import click
 from .. import grid
 from ..backends import BACKENDS
 from ..optimizers import OPTIMIZERS
+from ..sampling import parse_sample
 from . import echo_summary, hyper_options, main, problem_option, setting_options
 
 
@@ -79,7 +80,7 @@ def run(sweep_file, optimizer, output, force, resume, backend, scheduler, fast, 
     overrides = dict(hyper, order=orders, tol=tol, max_steps=max_steps, dtype=dtype,
                      margin=margin, batch=batch, shuffle=shuffle, schedule=schedule,
                      problem=problem, seed=seed,
-                     sample=None if sample is None else grid.parse_sample(sample))
+                     sample=None if sample is None else parse_sample(sample))
     if sweep_file is None:
         if not optimizer:
             raise click.UsageError("give a sweep file, or --optimizer (and the axes) to sweep "
