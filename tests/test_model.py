@@ -42,6 +42,8 @@ def oracle(spec, optimizer, order="simultaneous", batch=None, schedule=None, los
 
 @pytest.mark.parametrize("order", ["simultaneous", "inplace"])
 def test_done_when_tanh_cross_entropy_offset_batch_2_matches_the_oracle(order):
+    # (the cpu backend in the simultaneous order: its kernel for the inplace order and the
+    # loss criterion would be one more to compile, and lanes do not depend on the order)
     losses = []
     want = oracle(DONE_WHEN, "sgd", order, batch=2, losses=losses, lr=1.0, tol=0.05)
     t = bpbench.trace("sgd", problem=DONE_WHEN, order=order, batch=2, lr=1.0, tol=0.05)
@@ -49,7 +51,7 @@ def test_done_when_tanh_cross_entropy_offset_batch_2_matches_the_oracle(order):
     assert t.loss.tolist() == losses  # step for step, bit for bit
     assert t.attrs["model"] == {"activation": ["tanh", "sigmoid"], "loss": "cross_entropy",
                                 "prime_offset": 0.1}
-    for backend in ("serial", "cpu", "numpy"):
+    for backend in ("serial", "cpu", "numpy") if order == "simultaneous" else ("serial", "numpy"):
         row = bpbench.sweep("sgd", problem=DONE_WHEN, order=order, batch=2, lr=1.0, tol=0.05,
                             backend=backend).iloc[0]
         assert row.steps == want[0]
@@ -57,6 +59,10 @@ def test_done_when_tanh_cross_entropy_offset_batch_2_matches_the_oracle(order):
             assert row.final_output == pytest.approx(want[3], rel=1e-12)
         else:
             assert (row.final_loss, row.final_output) == (want[2], want[3])
+
+
+LOOPED_KERNELS = [("sgd", "inplace", 0.0), ("sgd", "simultaneous", 0.3),
+                  ("adam", "simultaneous", 0.0), ("nadam", "inplace", 0.3)]
 
 
 @st.composite
@@ -83,10 +89,10 @@ def model_case(draw):
     schedule = draw(st.sampled_from([None, {"kind": "step", "step_size": 3.0, "gamma": 0.7},
                                      {"kind": "exponential", "gamma": 0.97},
                                      {"kind": "inverse_time", "decay": 0.05}]))
-    optimizer = draw(st.sampled_from(["sgd", "nadam"]))  # nadam: state advanced per update
+    # the looped kernels test_loops compiles (one per rule, order and criterion); nadam
+    # advances its state once per update
+    optimizer, order, margin = draw(st.sampled_from(LOOPED_KERNELS))
     hyper = {"lr": draw(st.floats(0.01, 2.0))}
-    order = draw(st.sampled_from(["simultaneous", "inplace"]))
-    margin = draw(st.sampled_from([0.0, 0.3]))
     shuffle = draw(st.booleans())
     return spec, batch, schedule, optimizer, hyper, order, margin, shuffle
 
@@ -98,7 +104,7 @@ def test_random_models_match_the_transcription_on_serial_and_cpu(case, max_steps
     want = oracle(spec, optimizer, order, batch, schedule, tol=1e-4, margin=margin,
                   max_steps=max_steps, shuffle=shuffle, **hyper)
     # the cpu backend on one pairing of order and criterion: each pairing is a kernel to compile
-    backends = ("serial", "cpu") if (order, margin) == ("simultaneous", 0.0) else ("serial",)
+    backends = ("serial", "cpu") if (order, margin) == ("simultaneous", 0.3) else ("serial",)
     for backend in backends:
         row = bpbench.sweep(optimizer, problem=spec, order=order, tol=1e-4, margin=margin,
                             max_steps=max_steps, batch=batch or "full", schedule=schedule,
@@ -237,14 +243,14 @@ def test_schedules_equal_torch(torch, text, make):
 
 
 def test_inverse_time_and_schedule_axes():
-    df = bpbench.sweep("sgd", order="inplace", lr=1.0,
-                       schedule={"kind": "inverse_time", "decay": [0.0, 0.01]})
+    df = bpbench.sweep("sgd", lr=1.0, schedule={"kind": "inverse_time", "decay": [0.0, 0.01]})
     assert list(df.decay) == [0.0, 0.01] and list(df.schedule) == ["inverse_time"] * 2
-    assert df.steps[0] == 111 and df.steps[1] > 111  # decay 0 is the post's constant lr
+    constant = bpbench.sweep("sgd", lr=1.0).steps[0]  # decay 0 is a constant lr
+    assert df.steps[0] == constant and df.steps[1] > constant
     t = bpbench.trace("sgd", lr=1.0, schedule="inverse_time:0.01", weights=True, max_steps=5)
     assert t.lr.tolist() == [1.0 / (1 + 0.01 * k) for k in range(5)]
     # a table of blocks with and without a schedule keeps both, constant where none
-    both = bpbench.sweep(["sgd", "momentum"], lr=1.0, schedule="exponential:0.99")
+    both = bpbench.sweep(["sgd", "momentum"], problem="xor", lr=1.0, schedule="exponential:0.99")
     assert list(both.schedule) == ["exponential"] * 2
     axes = bpbench.sweep("sgd", lr=1.0, schedule="step:5,10:0.5,0.9", max_steps=20)
     assert list(zip(axes.step_size, axes.gamma)) == [(5, 0.5), (5, 0.9), (10, 0.5), (10, 0.9)]
