@@ -255,16 +255,17 @@ class _Flattener:
         return fn
 
 
-def flatten(f):
+def flatten(f, filename=None):
     """f (a plain function whose globals bind the inline="always" functions it calls) as one
     function with every such call written out; the same name, qualified name and docstring,
-    and its source in __flat_source__. It keeps f's file name, which Numba's on-disk cache
-    needs to place and validate its files (the qualified name tells kernels apart)."""
+    and its source in __flat_source__. It keeps f's file name, or takes filename (a real
+    file: Numba's on-disk cache needs one to place and validate its files; the qualified name
+    tells kernels apart)."""
     flat = _Flattener(f)
     fn = flat.function(f.__qualname__)
     source = ast.unparse(ast.fix_missing_locations(ast.Module([fn], [])))
     namespace = dict(flat.globals)
-    exec(compile(source, f.__code__.co_filename, "exec"), namespace)
+    exec(compile(source, filename or f.__code__.co_filename, "exec"), namespace)
     g = namespace[fn.name]
     g.__qualname__, g.__doc__, g.__module__ = f.__qualname__, f.__doc__, f.__module__
     g.__flat_source__ = source

@@ -1,25 +1,27 @@
-"""Compile a kernel template for one network shape, optimizer rule and update order.
+"""Build the kernel for one network shape, optimizer rule, update order and criterion.
 
-A template is a plain function whose body uses the global names ``update``, ``forward``,
-``backprop``, ``pack``, ``verdict`` and ``advance``. ``specialise`` rebinds them to an
-optimizer's rule (and its per-step ``advance``), a
-shape's generated formulas (network.net) and the convergence criterion (loss < tol, or every
-output within a margin), writes every formula into the template's body (flat.flatten) and
-jit-compiles that one flat function: the formulas sit in the lane loop, where LLVM vectorises
-them (a rule passed as an argument would stay an opaque call and block SIMD).
-Each specialisation gets its own qualified name, so Numba's on-disk cache keeps one file per
-(template, shape, optimizer, order, mode) instead of mixing them.
+A kernel is a loop kernel that receives its formulas: each backend's template (cpu._chunk,
+serial._run...) is an ordinary function whose first parameters are the formulas, FORMULAS:
+the optimizer's rule (after weight decay, where the run has it), its per-update advance, the
+shape's forward pass, backprop for the order, verdict for the criterion, data packer and
+step. ``compose`` writes the kernel's entry point out, ``def NAME(args): return
+template(update, advance, ..., args)``, with those formulas as the names it sees (fast mode:
+with e^x as primitives.fast_exp); flat.flatten writes every formula into its body and Numba
+compiles that one flat function, so the formulas sit in the lane loop, where LLVM vectorises
+them (a rule called through a function pointer would stay an opaque call and block SIMD).
+Each kernel gets its own qualified name, so Numba's on-disk cache keeps one file per
+(template, shape, optimizer, order, criterion, mode).
 """
 import contextlib
 import functools
+import inspect
+import linecache
 import os
 import sys
 import threading
-import types
 
 from numba import njit
 from numba.core.compiler_lock import global_compiler_lock
-from numba.core.registry import CPUDispatcher
 
 from . import _cache, _typing_memo
 from .flat import flatten
@@ -38,22 +40,46 @@ LOOPED = Shape((1, 1 << 40, 1))
 FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
 
-def bind(template, shape, optimizer, order, margin=False, record=False, decay=False):
-    """template as a plain function whose globals are one network shape's formulas, one
-    optimizer's rule and one order (see specialise), with a name unique to them."""
-    formulas = net(shape)
-    forward, verdict = criterion(formulas, margin)
-    backprop = (formulas.backprop_record if record else formulas.backprop)[order]
-    rule = OPTIMIZERS[optimizer]
-    g = dict(template.__globals__, update=update(optimizer, decay), advance=rule.advance,
-             forward=forward,
-             verdict=verdict, backprop=backprop, pack=formulas.pack, step=formulas.step,
-             step_lanes=formulas.step_lanes or formulas.step)
-    f = types.FunctionType(template.__code__, g, template.__name__, template.__defaults__)
-    f.__qualname__ = (f"{template.__qualname__}_{formulas.key}_{optimizer}_{order}"
-                      + ("_margin" if margin else "") + ("_record" if record else "")
-                      + ("_decay" if decay else ""))
-    f.__doc__ = template.__doc__
+# The formulas a template takes first, in this order (cpu._chunk, serial._run...).
+FORMULAS = ("update", "advance", "forward", "backprop", "verdict", "pack", "step", "step_lanes")
+
+
+def formulas(shape, optimizer, order, margin=False, record=False, decay=False):
+    """{name in FORMULAS: function} for one shape, rule, order and criterion: the rule (after
+    torch's weight decay where decay is true: optimizers.update), the shape's formulas
+    (network.net) and the verdict for the criterion (training.criterion)."""
+    net_ = net(shape)
+    forward, verdict = criterion(net_, margin)
+    return {"update": update(optimizer, decay), "advance": OPTIMIZERS[optimizer].advance,
+            "forward": forward, "backprop": (net_.backprop_record if record
+                                             else net_.backprop)[order],
+            "verdict": verdict, "pack": net_.pack, "step": net_.step,
+            "step_lanes": net_.step_lanes or net_.step}
+
+
+def compose(template, shape, optimizer, order, margin=False, record=False, decay=False,
+            fast=False):
+    """The kernel's entry point, a plain function written out for one shape, rule, order and
+    criterion: ``def NAME(args): return template(update, advance, ..., args)``, the formulas
+    (fast mode: with e^x as fast_exp) the names of its namespace, its name unique to them."""
+    parts = formulas(shape, optimizer, order, margin, record, decay)
+    if fast:
+        memo = {}
+        parts = {k: retarget(f, njit(inline="always"), {"exp": fast_exp}, memo)
+                 for k, f in parts.items()}
+    py = template.py_func
+    args = ", ".join(list(inspect.signature(py).parameters)[len(FORMULAS):])
+    name = (f"{py.__name__}_{net(shape).key}_{optimizer}_{order}" + ("_margin" if margin else "")
+            + ("_record" if record else "") + ("_decay" if decay else "")
+            + ("_fast" if fast else ""))
+    source = (f"def {name}({args}):\n"
+              f"    return {py.__name__}({', '.join(FORMULAS)}, {args})\n")
+    filename = f"<bpbench kernel {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": py.__module__, py.__name__: template, **parts}
+    exec(compile(source, filename, "exec"), namespace)
+    f = namespace[name]
+    f.__doc__ = py.__doc__
     return f
 
 
@@ -94,19 +120,13 @@ def _kernel_shape(shape):
 
 @functools.cache
 def _dispatcher(template, shape, optimizer, order, fast, margin, record, decay):
-    f = bind(template, shape, optimizer, order, margin, record, decay)
-    if fast:
-        inline = njit(inline="always")
-        memo = {}
-        for name in template.__code__.co_names:
-            if isinstance(f.__globals__.get(name), CPUDispatcher):
-                f.__globals__[name] = retarget(f.__globals__[name], inline, {"exp": fast_exp},
-                                               memo)
-        f.__qualname__ += "_fast"
+    f = compose(template, shape, optimizer, order, margin, record, decay, fast)
     # error_model="numpy": division by zero gives inf/NaN like IEEE instead of a zero check on
     # every division, which would block SIMD. nogil: the cpu backend calls it from threads.
+    # The template's file: Numba's on-disk cache places and validates its files by a real one.
     kernel = _cache.cached(njit(error_model="numpy", nogil=True,
-                                fastmath=FAST_FLAGS if fast else False)(flatten(f)))
+                                fastmath=FAST_FLAGS if fast else False)(
+        flatten(f, template.py_func.__code__.co_filename)))
     # Numba's dispatcher calls self.compile for a new signature (or to load it from the cache)
     kernel.compile = functools.partial(_compile_alone, kernel.compile, kernel.__qualname__)
     return kernel
@@ -131,7 +151,7 @@ def interpret(template, shape, optimizer, order, margin=False, record=False, dec
 
 @functools.cache
 def _interpret(template, shape, optimizer, order, margin, record, decay):
-    return python_version(bind(template, shape, optimizer, order, margin, record, decay))
+    return python_version(compose(template, shape, optimizer, order, margin, record, decay))
 
 
 def compiled(kernel, unknown=False):

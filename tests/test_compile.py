@@ -95,7 +95,7 @@ def test_kernels_are_flat():
     shape = Shape((2, 2, 1))
     for template in (serial._run, cpu._chunk):
         for order in ("inplace", "simultaneous"):
-            f = flat.flatten(kernels.bind(template, shape, "adam", order))
+            f = flat.flatten(kernels.compose(template, shape, "adam", order))
             left = {c for c in _calls(f.__flat_source__)
                     if flat.inlinable(f.__globals__.get(c))}
             assert left == set(), (template.__name__, order, left)

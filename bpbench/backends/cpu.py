@@ -35,9 +35,6 @@ from ..training import RUNNING, start
 # faster (kernels.specialise).
 decayed = decays
 
-# Bound per shape, optimizer, order and criterion by kernels.specialise:
-update = advance = forward = backprop = pack = verdict = step = step_lanes = None
-
 LANES = 64
 # A looped kernel's block: each of its loops runs over the block's lanes, so a wider block
 # spreads the cost of starting a loop (its bounds, its overlap checks) over more work. 256
@@ -139,14 +136,18 @@ def _block(update, advance, forward, backprop, verdict, step, sweep, columns, D,
                          verdicts, threshold, max_steps)
 
 
-def _chunk(H, W0, K, threshold, max_steps, counter, me, width, passes, status, loss, output,
-           done):
+@njit(inline="always")
+def _chunk(update, advance, forward, backprop, verdict, pack, step, step_lanes, H, W0, K,
+           threshold, max_steps, counter, me, width, passes, status, loss, output, done):
+    """The kernel: the formulas (kernels.FORMULAS) come first, bound by kernels.compose."""
     _block(update, advance, forward, backprop, verdict, step, _each_lane, LANES, pack(K, width),
            H, W0, threshold, max_steps, counter, me, width, passes, status, loss, output, done)
 
 
-def _chunk_looped(H, W0, K, threshold, max_steps, counter, me, width, passes, status, loss,
-                  output, done):
+@njit(inline="always")
+def _chunk_looped(update, advance, forward, backprop, verdict, pack, step, step_lanes, H, W0,
+                  K, threshold, max_steps, counter, me, width, passes, status, loss, output,
+                  done):
     """_chunk for a looped shape (loops.py): every formula over all the lanes at once."""
     _block(update, advance, forward, backprop, verdict, step_lanes, _all_lanes, width,
            pack(K, width), H, W0, threshold, max_steps, counter, me, width, passes, status, loss,

@@ -12,9 +12,6 @@ from ..layout import LOSS, OUT, rows
 from ..network import net
 from ..training import MAX_STEPS, RUNNING, STATUSES, start
 
-# Bound per shape, optimizer, order and criterion by kernels.specialise:
-update = advance = forward = backprop = pack = verdict = step = None
-
 
 @njit(inline="always")
 def _loss_and_output(history, n, S):
@@ -48,7 +45,10 @@ def _train(update, advance, forward, backprop, verdict, step, S, D, threshold, m
     return n, status
 
 
-def _run(H, W0, K, threshold, max_steps, passes, status, loss, output):
+@njit(inline="always")
+def _run(update, advance, forward, backprop, verdict, pack, step, step_lanes, H, W0, K,
+         threshold, max_steps, passes, status, loss, output):
+    """The kernel: the formulas (kernels.FORMULAS) come first, bound by kernels.compose."""
     S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
     D = pack(K, 1)
     history = np.empty((0, 2), dtype=H.dtype)
@@ -59,14 +59,18 @@ def _run(H, W0, K, threshold, max_steps, passes, status, loss, output):
         loss[i], output[i] = S[LOSS, 0], S[OUT, 0]
 
 
-def _history(H, W0, K, threshold, max_steps, history):
+@njit(inline="always")
+def _history(update, advance, forward, backprop, verdict, pack, step, step_lanes, H, W0, K,
+             threshold, max_steps, history):
     S = np.empty((rows(W0.shape[0]), 1), dtype=H.dtype)
     start(S, 0, W0, H, 0)
     return _train(update, advance, forward, backprop, verdict, step, S, pack(K, 1), threshold,
                   max_steps, history, _loss_and_output)
 
 
-def _states(H, W0, K, threshold, max_steps, history):
+@njit(inline="always")
+def _states(update, advance, forward, backprop, verdict, pack, step, step_lanes, H, W0, K,
+            threshold, max_steps, history):
     nparams = W0.shape[0]
     S = np.zeros((rows(nparams) + nparams, 1), dtype=H.dtype)  # + gradients: Net.backprop_record
     start(S, 0, W0, H, 0)
