@@ -180,9 +180,10 @@ def block(optimizer, order="simultaneous", problem=None, seed=None, sample=None,
         seeds = None
     kind, params = parse_schedule(schedule)
     axes.update({h: axis(h, v) for h, v in params.items()})
-    if "step_size" in axes and np.any(axes["step_size"] != np.round(axes["step_size"])):
+    steps = axes.get("step_size", np.ones(1))
+    if np.any(steps != np.round(steps)):
         raise GridError(f"step_size must be a whole number of epochs, got "
-                        f"{axes['step_size'][axes['step_size'] != np.round(axes['step_size'])][0]:g}")
+                        f"{steps[steps != np.round(steps)][0]:g}")
     if shuffle is not None and not isinstance(shuffle, (bool, np.bool_)):
         raise GridError(f"shuffle must be true or false, got {shuffle!r}")
     b = Block(optimizer, order, axes, prob, seeds, samples, sample,

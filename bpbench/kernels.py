@@ -65,8 +65,8 @@ def compose(template, shape, optimizer, order, margin=False, record=False, decay
     parts = formulas(shape, optimizer, order, margin, record, decay)
     if fast:
         memo = {}
-        parts = {k: retarget(f, njit(inline="always"), {"exp": fast_exp}, memo)
-                 for k, f in parts.items()}
+        parts = {k: retarget(f, njit(inline="always"), {"exp": fast_exp, "BLOCKED": True},
+                             memo) for k, f in parts.items()}
     py = template.py_func
     args = ", ".join(list(inspect.signature(py).parameters)[len(FORMULAS):])
     name = (f"{py.__name__}_{net(shape).key}_{optimizer}_{order}" + ("_margin" if margin else "")

@@ -37,6 +37,11 @@ SIGMOID, TANH, LINEAR, RELU = range(4)
 LOSSES = ("sse", "cross_entropy")
 SSE, CROSS_ENTROPY = range(2)
 SCHEDULES = ("constant", "step", "exponential", "inverse_time")  # row KIND of S
+# Whether the longest sums (a unit's fan-in, a gradient over patterns) add four terms a pass
+# over a row of lanes: fast mode's kernels swap in True (kernels.compose). parity-8 ran 1.6x
+# faster in fast mode that way; exact mode, bound by libm's exp, gained nothing and compiled
+# 25% slower (benchmarks/RESULTS.md, tenth session).
+BLOCKED = False
 CONSTANT, STEP, EXPONENTIAL, INVERSE_TIME = range(4)
 
 
@@ -180,16 +185,37 @@ def _activations(S, lo, hi, D, p0, p1, ordered):
                     x = _data(K, L, p, 0)
                     for l in lanes(lo, hi):
                         Y[y, l] = S[w, l] * x
-                    for i in range(1, L[0]):
-                        x = _data(K, L, p, i)
+                    i = 1
+                    # fast mode: four terms a pass over the row, added in order, the same sum
+                    # with a quarter of the loops and of the row's loads and stores
+                    if BLOCKED:
+                        while i + 4 <= L[0]:
+                            x0, x1 = _data(K, L, p, i), _data(K, L, p, i + 1)
+                            x2, x3 = _data(K, L, p, i + 2), _data(K, L, p, i + 3)
+                            v = w + 3 * i
+                            for l in lanes(lo, hi):
+                                Y[y, l] = (((Y[y, l] + S[v, l] * x0) + S[v + 3, l] * x1)
+                                           + S[v + 6, l] * x2) + S[v + 9, l] * x3
+                            i += 4
+                    for r in range(i, L[0]):
+                        x = _data(K, L, p, r)
                         for l in lanes(lo, hi):
-                            Y[y, l] = Y[y, l] + S[w + 3 * i, l] * x
+                            Y[y, l] = Y[y, l] + S[w + 3 * r, l] * x
                 else:
                     for l in lanes(lo, hi):
                         Y[y, l] = S[w, l] * Y[below, l]
-                    for i in range(1, L[a - 1]):
+                    i = 1
+                    if BLOCKED:  # four terms a pass, as above
+                        while i + 4 <= L[a - 1]:
+                            v, u = w + 3 * i, below + i
+                            for l in lanes(lo, hi):
+                                Y[y, l] = (((Y[y, l] + S[v, l] * Y[u, l])
+                                            + S[v + 3, l] * Y[u + 1, l])
+                                           + S[v + 6, l] * Y[u + 2, l]) + S[v + 9, l] * Y[u + 3, l]
+                            i += 4
+                    for r in range(i, L[a - 1]):
                         for l in lanes(lo, hi):
-                            Y[y, l] = Y[y, l] + S[w + 3 * i, l] * Y[below + i, l]
+                            Y[y, l] = Y[y, l] + S[w + 3 * r, l] * Y[below + r, l]
                 if boff[a - 1] >= 0:
                     b = PARAMS + 3 * (boff[a - 1] + j)
                     for l in lanes(lo, hi):
@@ -334,17 +360,36 @@ def _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb):
             x = _data(K, L, p0, i)
             for l in lanes(lo, hi):
                 G[g, l] = G[p0 * U + d, l] * x
-            for p in range(p0 + 1, p1):
-                x = _data(K, L, p, i)
+            p = p0 + 1
+            if BLOCKED:  # four patterns a pass, added in order
+                while p + 4 <= p1:
+                    x0, x1 = _data(K, L, p, i), _data(K, L, p + 1, i)
+                    x2, x3 = _data(K, L, p + 2, i), _data(K, L, p + 3, i)
+                    e = p * U + d
+                    for l in lanes(lo, hi):
+                        G[g, l] = (((G[g, l] + G[e, l] * x0) + G[e + U, l] * x1)
+                                   + G[e + 2 * U, l] * x2) + G[e + 3 * U, l] * x3
+                    p += 4
+            for q in range(p, p1):
+                x = _data(K, L, q, i)
                 for l in lanes(lo, hi):
-                    G[g, l] = G[g, l] + G[p * U + d, l] * x
+                    G[g, l] = G[g, l] + G[q * U + d, l] * x
         else:
             y = uoff[a] + i
             for l in lanes(lo, hi):
                 G[g, l] = G[p0 * U + d, l] * Y[p0 * U + y, l]
-            for p in range(p0 + 1, p1):
+            p = p0 + 1
+            if BLOCKED:  # four patterns a pass, added in order
+                while p + 4 <= p1:
+                    e, f = p * U + d, p * U + y
+                    for l in lanes(lo, hi):
+                        G[g, l] = ((((G[g, l] + G[e, l] * Y[f, l]) + G[e + U, l] * Y[f + U, l])
+                                    + G[e + 2 * U, l] * Y[f + 2 * U, l])
+                                   + G[e + 3 * U, l] * Y[f + 3 * U, l])
+                    p += 4
+            for q in range(p, p1):
                 for l in lanes(lo, hi):
-                    G[g, l] = G[g, l] + G[p * U + d, l] * Y[p * U + y, l]
+                    G[g, l] = G[g, l] + G[q * U + d, l] * Y[q * U + y, l]
         r = woff[a] + k if k < weights else boff[a] + j
         _apply(update, S, lo, hi, G, g, PARAMS + 3 * r, record, rec + r, b, nb)
 

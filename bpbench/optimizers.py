@@ -7,14 +7,15 @@ at 0, and every rule is
 
 where g is the weight's gradient, t the 1-based update count, c the configuration's own state
 (one number that starts at 1 and that ``Optimizer.advance`` moves once per update: NAdam's
-running product of momentum coefficients) and h0..h5 the rule's hyperparameters in the order
-of ``Optimizer.defaults`` (unused slots are named _). One signature lets one kernel run every
-rule. torch's L2 ``weight_decay`` is not written into the rules: ``with_weight_decay``
-composes it before one, ``g + weight_decay w``, as optax's ``add_decayed_weights`` is composed
-with a transformation (AdamW's decoupled decay is its own rule's). Where the post writes a formula (gradient descent, RMSprop) the arithmetic follows the
-post's order of operations; the rules new since then follow torch.optim's single-tensor code
-line by line (its ``lerp``, ``addcmul``, ``addcdiv``), so they agree with torch to the last
-bits that its vectorised kernels leave alone (float64 trajectories agree to ~1e-13).
+running product of momentum coefficients) and h0..h5 the rule's hyperparameters in the order of
+``Optimizer.defaults`` (unused slots are named _). One signature lets one kernel run every
+rule. torch's L2 ``weight_decay`` is not written into the rules: ``with_weight_decay`` composes
+it before one, ``g + weight_decay w``, as optax's ``add_decayed_weights`` is composed with a
+transformation (AdamW's decoupled decay is its own rule's). Where the post writes a formula
+(gradient descent, RMSprop) the arithmetic follows the post's order of operations; the rules
+new since then follow torch.optim's single-tensor code line by line (its ``lerp``, ``addcmul``,
+``addcdiv``), so they agree with torch to the last bits that its vectorised kernels leave alone
+(float64 trajectories agree to ~1e-13).
 """
 import functools
 import linecache

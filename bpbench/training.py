@@ -47,9 +47,9 @@ def criterion(net, margin):
 
 @njit(inline="always")
 def start(S, l, W0, H, i):
-    """Load configuration i into lane l: hyperparameters from column i of H (the rule's, then
-    its lr schedule's: kind, step size, gamma or decay; then its shuffle key), initial parameters from column i of
-    W0, optimizer state 0 per weight and 1 per configuration."""
+    """Load configuration i into lane l: hyperparameters from column i of H (the rule's,
+    then its lr schedule's: kind, step size, gamma or decay; then its shuffle key), initial
+    parameters from column i of W0, optimizer state 0 per weight and 1 per configuration."""
     for r in range(HYPER):
         S[r, l] = H[r, i]
     S[C, l] = 1
