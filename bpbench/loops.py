@@ -307,9 +307,20 @@ def _deltas(S, lo, hi, D, a, p0, p1):
                 w = PARAMS + 3 * (woff[a] + j)  # w[a][k][j]: unit j to unit k above
                 for l in lanes(lo, hi):
                     G[y, l] = G[above, l] * S[w, l]
-                for k in range(1, L[a + 1]):
+                k = 1
+                if BLOCKED:  # four terms a pass, added in order
+                    c = 3 * L[a]  # from unit k's weight to unit k + 1's
+                    while k + 4 <= L[a + 1]:
+                        e, v = above + k, w + k * c
+                        for l in lanes(lo, hi):
+                            G[y, l] = (((G[y, l] + G[e, l] * S[v, l])
+                                        + G[e + 1, l] * S[v + c, l])
+                                       + G[e + 2, l] * S[v + 2 * c, l]) \
+                                + G[e + 3, l] * S[v + 3 * c, l]
+                        k += 4
+                for r in range(k, L[a + 1]):
                     for l in lanes(lo, hi):
-                        G[y, l] = G[y, l] + G[above + k, l] * S[w + 3 * k * L[a], l]
+                        G[y, l] = G[y, l] + G[above + r, l] * S[w + 3 * r * L[a], l]
             _slope(G, Y, y, lo, hi, act[a - 1], offset)
 
 
@@ -347,9 +358,17 @@ def _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb):
         if i < 0:  # unit j's bias
             for l in lanes(lo, hi):
                 G[g, l] = G[p0 * U + d, l]
-            for p in range(p0 + 1, p1):
+            p = p0 + 1
+            if BLOCKED:  # four patterns a pass, added in order
+                while p + 4 <= p1:
+                    e = p * U + d
+                    for l in lanes(lo, hi):
+                        G[g, l] = (((G[g, l] + G[e, l]) + G[e + U, l]) + G[e + 2 * U, l]) \
+                            + G[e + 3 * U, l]
+                    p += 4
+            for q in range(p, p1):
                 for l in lanes(lo, hi):
-                    G[g, l] = G[g, l] + G[p * U + d, l]
+                    G[g, l] = G[g, l] + G[q * U + d, l]
         elif a == 0 and shuffled:
             for l in lanes(lo, hi):
                 G[g, l] = G[p0 * U + d, l] * G[X + p0 * n + i, l]
