@@ -324,7 +324,8 @@ def trace(optimizer, *, order="simultaneous", problem=None, seed=None, tol=1e-7,
         5, ``b3`` is unit 3's bias), its value during forward pass n (``p``), its gradient
         dE/dp at that pass (``grad_p``) and the optimizer's state after the update that
         follows (``m_p``, ``v_p``, for the slots the rule keeps: see ``Optimizer.state``).
-        With a schedule, ``lr`` is each step's learning rate.
+        With a schedule, ``lr`` is each step's learning rate; with batches, ``grad_p`` is
+        the gradient of the step's last update.
         A fixed bias (``bias = "fixed"``) is not trained: its gradient is NaN (not computed)
         and it has no state columns.
 
