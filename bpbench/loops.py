@@ -37,22 +37,23 @@ SIGMOID, TANH, LINEAR, RELU = range(4)
 LOSSES = ("sse", "cross_entropy")
 SSE, CROSS_ENTROPY = range(2)
 SCHEDULES = ("constant", "step", "exponential", "inverse_time")  # row KIND of S
-# Whether the longest sums (a unit's fan-in, a gradient over patterns) add four terms a pass
-# over a row of lanes: fast mode's kernels swap in True (kernels.compose). parity-8 ran 1.6x
-# faster in fast mode that way; exact mode, bound by libm's exp, gained nothing and compiled
-# 25% slower (benchmarks/RESULTS.md, tenth session).
-BLOCKED = False
 CONSTANT, STEP, EXPONENTIAL, INVERSE_TIME = range(4)
+# Whether the sums (a unit's fan-in, a delta over the units above, a gradient over patterns)
+# add four terms a pass over a row of lanes, in the same order: fast mode's kernels swap in
+# True (kernels.compose). Fast mode ran encoder-10-5 1.4x and parity-8 1.6x faster that way;
+# exact mode, bound by libm's exp, gained nothing and compiled 25% slower (benchmarks/
+# RESULTS.md, tenth session).
+BLOCKED = False
 
 
 def header(shape, activations=None, loss="sse", prime_offset=0.0, batch=None, shuffle=False):
     """The numbers a looped kernel reads the shape and model from, as float64: m (weight
     layers), whether biases are trained, patterns, parameters, the loss's code, the prime
     offset, patterns per update (batch: None for all of them), whether each epoch shuffles
-    them; then L[0..m] (layer sizes),
-    uoff[0..m] (each layer's first unit in a pattern's scratch; layer 0 is the data),
-    woff[0..m-1] and boff[0..m-1] (each layer's first weight and bias in update order; -1:
-    no biases), and the activation code of layers 1..m (default: sigmoid)."""
+    them; then L[0..m] (layer sizes), uoff[0..m] (each layer's first unit in a pattern's
+    scratch; layer 0 is the data), woff[0..m-1] and boff[0..m-1] (each layer's first weight
+    and bias in update order; -1: no biases), and the activation code of layers 1..m
+    (default: sigmoid)."""
     L = list(shape.layers)
     m = len(L) - 1
     uoff = [0, 0]
