@@ -7,6 +7,7 @@ a flattering one computed over its few successes.
 import numpy as np
 import pandas as pd
 
+from .axes import SCHEDULE_PARAMETERS
 from .optimizers import HYPERPARAMETERS
 from .errors import BpbenchError
 
@@ -19,9 +20,9 @@ def steps_or_inf(df):
 
 
 # What else makes a setting, where a table has it: how the patterns are batched and ordered,
-# and the learning-rate schedule (numbers like the hyperparameters, NaN where unused).
+# and the learning-rate schedule (whose parameters are numbers like the hyperparameters, NaN
+# where unused: axes.SCHEDULE_PARAMETERS).
 OPTIONS = ("batch", "shuffle", "schedule")
-SCHEDULE_PARAMETERS = ("step_size", "gamma", "decay")
 
 
 def hyperparameters(df):
