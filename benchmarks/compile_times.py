@@ -1,10 +1,12 @@
 """Cold compile time of the serial and cpu kernels, per problem shape.
 
-    python benchmarks/compile_times.py [--fast] [post xor encoder-4-2 ...]
+    python benchmarks/compile_times.py [--fast] [--without flat|memo] [post xor encoder-4-2 ...]
 
 Each measurement runs in a fresh process with an empty kernel cache (a temporary
 XDG_CACHE_HOME), and times the first sweep of one configuration for 3 steps: import excluded,
-compile (and the tiny run) included. --fast: the fast-mode kernels.
+compile (and the tiny run) included. --fast: the fast-mode kernels. --without flat: Numba
+compiles the kernel's entry point as it is, without flat.flatten writing the formulas into
+it; --without memo: without _typing_memo's memo of operator typing (what each tool saves).
 """
 import os
 import subprocess
@@ -15,8 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
-import sys, time
+import contextlib, sys, time, types
 import bpbench
+from bpbench import kernels
+if sys.argv[4] == "flat":  # the entry point as it is, under the template's file name
+    kernels.flatten = lambda f, filename: types.FunctionType(
+        f.__code__.replace(co_filename=filename), f.__globals__, f.__name__)
+if sys.argv[4] == "memo":
+    kernels._typing_memo.installed = contextlib.nullcontext
 t = time.perf_counter()
 bpbench.sweep("rmsprop", problem=sys.argv[1], backend=sys.argv[2], lr=0.1, max_steps=3,
               fast=sys.argv[3] == "fast")
@@ -24,9 +32,10 @@ print(f"{time.perf_counter() - t:.2f}")
 """
 
 
-def main(problems, mode):
+def main(problems, mode, without):
     isa = "AVX-512" if "avx512f" in open("/proc/cpuinfo").read() else "AVX2"
-    print(f"ISA: {isa}, {os.cpu_count()} cores; rmsprop, simultaneous, float64, {mode}")
+    print(f"ISA: {isa}, {os.cpu_count()} cores; rmsprop, simultaneous, float64, {mode}"
+          + (f", without {without}" if without != "-" else ""))
     for problem in problems:
         for backend in ("serial", "cpu"):
             with tempfile.TemporaryDirectory() as cache:
@@ -34,12 +43,20 @@ def main(problems, mode):
                 env.pop("NUMBA_CACHE_DIR", None)
                 # cwd: `python -c` imports bpbench from there first, so the figures are
                 # this tree's, whatever the caller's working directory
-                out = subprocess.run([sys.executable, "-c", CHILD, problem, backend, mode], env=env,
-                                     cwd=ROOT, capture_output=True, text=True, check=True)
+                out = subprocess.run([sys.executable, "-c", CHILD, problem, backend, mode,
+                                      without], env=env, cwd=ROOT, capture_output=True,
+                                     text=True, check=True)
             print(f"{problem:<12} {backend:<7} {out.stdout.strip():>7} s cold")
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     mode = "fast" if "--fast" in args else "exact"
-    main([a for a in args if a != "--fast"] or ["post", "xor", "encoder-4-2"], mode)
+    without = "-"
+    if "--without" in args:
+        at = args.index("--without")
+        without = args[at + 1] if at + 1 < len(args) else ""
+        if without not in ("flat", "memo"):
+            sys.exit("compile_times.py: --without takes flat or memo")
+        del args[at:at + 2]
+    main([a for a in args if a != "--fast"] or ["post", "xor", "encoder-4-2"], mode, without)

@@ -293,15 +293,14 @@ def _deltas(S, lo, hi, D, a, p0, p1):
         above = p * U + uoff[a + 1] if a < m else 0
         for j in range(L[a]):
             y = p * U + uoff[a] + j
-            if a == m and shuffled:
-                for l in lanes(lo, hi):
-                    G[y, l] = Y[y, l] - G[X + p * n + L[0] + j, l]
-                if loss == CROSS_ENTROPY:
-                    continue
-            elif a == m:
-                t = _data(K, L, p, L[0] + j)
-                for l in lanes(lo, hi):
-                    G[y, l] = Y[y, l] - t
+            if a == m:
+                if shuffled:  # the target of the pattern at position p of the lane's order
+                    for l in lanes(lo, hi):
+                        G[y, l] = Y[y, l] - G[X + p * n + L[0] + j, l]
+                else:
+                    t = _data(K, L, p, L[0] + j)
+                    for l in lanes(lo, hi):
+                        G[y, l] = Y[y, l] - t
                 if loss == CROSS_ENTROPY:
                     continue
             else:
