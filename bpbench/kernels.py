@@ -11,6 +11,10 @@ compiles that one flat function, so the formulas sit in the lane loop, where LLV
 them (a rule called through a function pointer would stay an opaque call and block SIMD).
 Each kernel gets its own qualified name, so Numba's on-disk cache keeps one file per
 (template, shape, optimizer, order, criterion, mode).
+
+The looped kernels' stages (loops.stage: activations, loss, deltas, gradients, shuffle) are
+the exception: they do not depend on the rule, so each is its own flat function, compiled once
+per mode and called by every rule's kernel, which then compiles in a fraction of the time.
 """
 import contextlib
 import functools
@@ -24,7 +28,8 @@ from numba import njit
 from numba.core.compiler_lock import global_compiler_lock
 
 from . import _cache, _typing_memo
-from .flat import flatten
+from .flat import flatten, inlinable
+from .loops import STAGE
 from .network import Shape, net
 from .primitives import fast_exp
 from .optimizers import OPTIMIZERS, update
@@ -39,6 +44,14 @@ LOOPED = Shape((1, 1 << 40, 1))
 # divergence; the rest (FMA contraction, reassociation) only changes rounding.
 FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
+
+# loops.py's stages, exact (False) and fast (True), each compiled once for every rule's kernel
+_stages = {False: {}, True: {}}
+
+
+def _stage(fast, f):
+    """A stage of loops.py (loops.stage) as one flat function, compiled on its own."""
+    return njit(**STAGE, fastmath=FAST_FLAGS if fast else False)(flatten(f))
 
 # The formulas a template takes first, in this order (cpu._chunk, serial._run...).
 FORMULAS = ("update", "advance", "forward", "backprop", "verdict", "pack", "step", "step_lanes")
@@ -58,15 +71,19 @@ def formulas(shape, optimizer, order, margin=False, record=False, decay=False):
 
 
 def compose(template, shape, optimizer, order, margin=False, record=False, decay=False,
-            fast=False):
+            fast=False, stages=True):
     """The kernel's entry point, a plain function written out for one shape, rule, order and
     criterion: ``def NAME(args): return template(update, advance, ..., args)``, the formulas
-    (fast mode: with e^x as fast_exp) the names of its namespace, its name unique to them."""
+    (fast mode: with e^x as fast_exp) the names of its namespace, its name unique to them.
+    stages: loops.py's stages as flat functions compiled on their own (``_stage``), else the
+    formulas as they are (for the interpreter)."""
     parts = formulas(shape, optimizer, order, margin, record, decay)
-    if fast:
-        memo = {}
-        parts = {k: retarget(f, njit(inline="always"), {"exp": fast_exp, "BLOCKED": True},
-                             memo) for k, f in parts.items()}
+    if stages:
+        memo = dict(_stages[fast])
+        prims = {"exp": fast_exp, "BLOCKED": True} if fast else {}
+        parts = {k: retarget(f, njit(inline="always"), prims, memo, functools.partial(
+            _stage, fast)) for k, f in parts.items()}
+        _stages[fast].update((k, f) for k, f in memo.items() if not inlinable(f))
     py = template.py_func
     args = ", ".join(list(inspect.signature(py).parameters)[len(FORMULAS):])
     name = (f"{py.__name__}_{net(shape).key}_{optimizer}_{order}" + ("_margin" if margin else "")
@@ -151,7 +168,8 @@ def interpret(template, shape, optimizer, order, margin=False, record=False, dec
 
 @functools.cache
 def _interpret(template, shape, optimizer, order, margin, record, decay):
-    return python_version(compose(template, shape, optimizer, order, margin, record, decay))
+    return python_version(compose(template, shape, optimizer, order, margin, record, decay,
+                                  stages=False))
 
 
 def compiled(kernel, unknown=False):

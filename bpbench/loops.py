@@ -18,6 +18,10 @@ target: a range of lane indices for Numba and CUDA (one thread: its own lane), o
 NumPy, so the same source runs one lane (serial), a SIMD block (cpu), a thread (cuda) or every
 configuration at once (numpy).
 
+The step's stages that do not depend on the rule (``stage``: activations, loss, deltas,
+gradients, shuffle) are compiled once and called by every rule's kernel; only the rule's
+update of each parameter, GRADIENTS gradients at a time, is written into the kernel itself.
+
 The model is data too, in the header: each layer's activation, the loss, the sigmoid-prime
 offset and the batch size (per-pattern and mini-batch updates). A lane's learning-rate
 schedule is in its rows of S (``schedule``).
@@ -44,6 +48,14 @@ CONSTANT, STEP, EXPONENTIAL, INVERSE_TIME = range(4)
 # exact mode, bound by libm's exp, gained nothing and compiled 25% slower (benchmarks/
 # RESULTS.md, tenth session).
 BLOCKED = False
+# Gradients summed before their updates are applied: G's rows for them.
+GRADIENTS = 16
+
+# A stage of the step that every rule's kernel calls rather than inlines: compiled once and
+# shared by them all (fast mode's with its flags, kernels.compose). The kernel's compile time
+# grows with its source, and these are most of it. Options as kernels.dispatcher's.
+STAGE = {"error_model": "numpy", "nogil": True}
+stage = njit(**STAGE)
 
 
 def header(shape, activations=None, loss="sse", prime_offset=0.0, batch=None, shuffle=False):
@@ -96,7 +108,7 @@ def scratch_rows(K):
     L = K[HEAD:HEAD + m + 1].astype(int)
     P = int(K[2])
     Y = P * int(L[1:].sum())
-    return Y, Y + 1 + (P + P * int(L[0] + L[m]) if K[7] else 0)
+    return Y, Y + GRADIENTS + (P + P * int(L[0] + L[m]) if K[7] else 0)
 
 
 @njit(inline="always")
@@ -113,7 +125,7 @@ def pack(K, width):
     units = uoff[m] + L[m]
     shuffled = int(K[7])
     Y = np.empty((P * units, width), K.dtype)
-    G = np.empty((P * units + 1 + shuffled * P * (1 + L[0] + L[m]), width), K.dtype)
+    G = np.empty((P * units + GRADIENTS + shuffled * P * (1 + L[0] + L[m]), width), K.dtype)
     return (K, L, uoff, woff, boff, act, int(K[1]), P, int(K[3]), int(K[4]), K[5], int(K[6]),
             shuffled, Y, G)
 
@@ -160,14 +172,14 @@ def _slope(G, Y, y, lo, hi, code, offset):
             G[y, l] = G[y, l] * (one + offset)
 
 
-@njit(inline="always")
+@stage
 def _activations(S, lo, hi, D, p0, p1, ordered):
     """Every non-input unit's output for patterns p0..p1-1 (ordered: for positions p0..p1-1
     of each lane's epoch order, read from G's rows X), into Y."""
     K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
-    X = P * U + 1 + P  # G's row of the first ordered pattern
+    X = P * U + GRADIENTS + P  # G's row of the first ordered pattern
     n = L[0] + L[m]
     for p in range(p0, p1):
         for a in range(1, m + 1):
@@ -224,7 +236,7 @@ def _activations(S, lo, hi, D, p0, p1, ordered):
                 _activate(Y, y, lo, hi, act[a - 1])
 
 
-@njit(inline="always")
+@stage
 def _forward(S, lo, hi, D, margin):
     K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
     one = const(S[0, 0], 1.0)
@@ -279,7 +291,7 @@ def forward_margin(S, lo, hi, D):
     _forward(S, lo, hi, D, True)
 
 
-@njit(inline="always")
+@stage
 def _deltas(S, lo, hi, D, a, p0, p1):
     """dE/dz of layer a's units, patterns p0..p1-1, into G, from layer a+1's deltas and the
     weights as they are now in S. The output delta is (y - t) (f'(z) + offset) for sse, and
@@ -287,7 +299,7 @@ def _deltas(S, lo, hi, D, a, p0, p1):
     K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
-    X = P * U + 1 + P  # G's row of the first ordered pattern (when shuffled)
+    X = P * U + GRADIENTS + P  # G's row of the first ordered pattern (when shuffled)
     n = L[0] + L[m]
     for p in range(p0, p1):
         above = p * U + uoff[a + 1] if a < m else 0
@@ -338,21 +350,19 @@ def _apply(update, S, lo, hi, G, g, r, record, rec, b, nb):
             S[C, l], S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l])
 
 
-@njit(inline="always")
-def _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb):
-    """Layer a's parameters (weights into layer a+1, then its biases if trained) updated in
-    update order, each with its gradient summed over patterns p0..p1-1 in order."""
+@stage
+def _gradients(S, lo, hi, D, a, k0, k1, p0, p1):
+    """The gradients of layer a's parameters k0..k1-1 (its weights to-unit by to-unit, then
+    its biases if trained), each summed over patterns p0..p1-1 in order, into G's gradient
+    rows, the first for k0."""
     K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
     m = L.shape[0] - 1
     U = uoff[m] + L[m]
-    g = P * U  # the gradient's row in G
-    X = g + 1 + P  # G's row of the first ordered pattern (when shuffled)
+    X = P * U + GRADIENTS + P  # G's row of the first ordered pattern (when shuffled)
     n = L[0] + L[m]
-    rec = PARAMS + 3 * nparams  # the first gradient row of a recording S
     weights = L[a + 1] * L[a]
-    # one loop, one call of the rule (inlined once): the weights to-unit by to-unit, then the
-    # biases if trained
-    for k in range(weights + (L[a + 1] if trained else 0)):
+    for k in range(k0, k1):
+        g = P * U + k - k0  # the gradient's row in G
         j, i = (k // L[a], k % L[a]) if k < weights else (k - weights, -1)
         d = uoff[a + 1] + j  # unit j's delta in pattern 0
         if i < 0:  # unit j's bias
@@ -409,8 +419,25 @@ def _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb):
             for q in range(p, p1):
                 for l in lanes(lo, hi):
                     G[g, l] = G[g, l] + G[q * U + d, l] * Y[q * U + y, l]
-        r = woff[a] + k if k < weights else boff[a] + j
-        _apply(update, S, lo, hi, G, g, PARAMS + 3 * r, record, rec + r, b, nb)
+
+
+@njit(inline="always")
+def _update_layer(update, S, lo, hi, D, a, record, p0, p1, b, nb):
+    """Layer a's parameters (weights into layer a+1, then its biases if trained) updated in
+    update order, each with its gradient summed over patterns p0..p1-1 in order: GRADIENTS
+    gradients at a time, then their updates (one call of the rule, inlined once)."""
+    K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
+    m = L.shape[0] - 1
+    g = P * (uoff[m] + L[m])  # the first gradient row in G
+    rec = PARAMS + 3 * nparams  # the first gradient row of a recording S
+    weights = L[a + 1] * L[a]
+    total = weights + (L[a + 1] if trained else 0)
+    for k0 in range(0, total, GRADIENTS):
+        k1 = min(total, k0 + GRADIENTS)
+        _gradients(S, lo, hi, D, a, k0, k1, p0, p1)
+        for k in range(k0, k1):
+            r = woff[a] + k if k < weights else boff[a] + k - weights
+            _apply(update, S, lo, hi, G, g + k - k0, PARAMS + 3 * r, record, rec + r, b, nb)
 
 
 @njit(inline="always")
@@ -494,7 +521,7 @@ def _below(key, epoch, i):
     return np.int64((z >> np.uint64(11)) % np.uint64(i + 1))
 
 
-@njit(inline="always")
+@stage
 def shuffle(S, lo, hi, D):
     """Each lane's order of the patterns for epoch n: a Fisher-Yates shuffle of 0..P-1 whose
     draws come from the lane's key (a hash of its seed), n and the position alone, so every
@@ -502,7 +529,7 @@ def shuffle(S, lo, hi, D):
     the patterns (inputs, targets) in that order, which the epoch's updates read."""
     K, L, uoff, woff, boff, act, trained, P, nparams, loss, offset, B, shuffled, Y, G = D
     m = L.shape[0] - 1
-    order = P * (uoff[m] + L[m]) + 1
+    order = P * (uoff[m] + L[m]) + GRADIENTS
     n = L[0] + L[m]
     first = HEAD + 5 * m + 2  # the first pattern's row of K
     for q in range(P):

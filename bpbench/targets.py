@@ -16,7 +16,11 @@ import numpy as np
 from numba.core.registry import CPUDispatcher
 
 
-def retarget(f, wrap, primitives, _memo=None):
+def retarget(f, wrap, primitives, _memo=None, separate=None):
+    """f rebuilt for a target: wrap(rebuilt function), its jitted callees retargeted too and
+    the names in primitives swapped; separate, where given, wraps instead the functions
+    compiled on their own rather than inlined (loops.stage) for a target that keeps them
+    apart."""
     memo = {} if _memo is None else _memo
     py = getattr(f, "py_func", f)
     key = py.__module__, py.__qualname__
@@ -28,9 +32,10 @@ def retarget(f, wrap, primitives, _memo=None):
         if name in primitives:
             g[name] = primitives[name]
         elif isinstance(value, CPUDispatcher) and value.py_func is not py:  # not np.exp in exp
-            g[name] = retarget(value, wrap, primitives, memo)
+            g[name] = retarget(value, wrap, primitives, memo, separate)
     new = types.FunctionType(py.__code__, g, py.__name__, py.__defaults__, py.__closure__)
-    memo[key] = out = wrap(new)
+    own = isinstance(f, CPUDispatcher) and f.targetoptions.get("inline") != "always"
+    memo[key] = out = (separate if separate and own else wrap)(new)
     return out
 
 
