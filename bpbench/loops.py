@@ -54,7 +54,7 @@ GRADIENTS = 16
 # A stage of the step that every rule's kernel calls rather than inlines: compiled once and
 # shared by them all (fast mode's with its flags, kernels.compose). The kernel's compile time
 # grows with its source, and these are most of it. Options as kernels.dispatcher's.
-STAGE = {"error_model": "numpy", "nogil": True}
+STAGE = {"error_model": "numpy", "nogil": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 stage = njit(**STAGE)
 
 
