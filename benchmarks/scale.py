@@ -5,9 +5,10 @@
 
 For each problem (the post, xor, encoders, the built-in parity-4 and parity-8, a two-hidden-layer
 net):
-whether it runs the unrolled or the looped kernels (network.MAX_UNROLLED), the cold compile
-time of its sgd kernel (a fresh process, an empty kernel cache: the first sweep's wall time
-less a warm rerun's), then config-steps per second over N seeds x a fixed number of steps for
+whether it runs the unrolled or the looped kernels (network.MAX_UNROLLED), the first use of
+its sgd kernel, exact and fast (a fresh process, an empty kernel cache: the first sweep's wall
+time less a warm rerun's, which includes the imports and Numba's start) and its compile time
+(that first sweep less a fresh process's first sweep with the kernel in the cache), then config-steps per second over N seeds x a fixed number of steps for
 bpbench cpu exact and fast (every core), the numpy backend (on a few seeds: it is slow), and a
 plain torch loop that trains every restart at once (weights [restarts, out, in], torch.bmm,
 autograd, float64, every core), side by side in one run, with the ratios. Every run does the
@@ -50,19 +51,24 @@ if problem != "post":
     kw["seed"] = [0]
 t = time.perf_counter(); bpbench.sweep("sgd", **kw); first = time.perf_counter() - t
 t = time.perf_counter(); bpbench.sweep("sgd", **kw); warm = time.perf_counter() - t
-print(json.dumps(first - warm))
+print(json.dumps([first, warm]))
 """
 
 
 def cold_compile(problem, fast):
-    """Seconds to compile the problem's sgd kernel from an empty cache, in a new process."""
+    """(first use, compile) seconds of the problem's sgd kernel, each from a new process: the
+    first sweep's wall time with an empty kernel cache less a warm rerun's, and less instead
+    the first sweep's once that cache holds the kernel (which still pays for the imports and
+    Numba's start, but compiles nothing): the time spent compiling."""
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        r = subprocess.run([sys.executable, "-c", COLD, json.dumps(problem), str(int(fast))],
-                           env=env, capture_output=True, text=True)
-    if r.returncode:
-        return float("nan")
-    return json.loads(r.stdout)
+        runs = [subprocess.run([sys.executable, "-c", COLD, json.dumps(problem),
+                                str(int(fast))], env=env, capture_output=True, text=True)
+                for _ in range(2)]
+    if any(r.returncode for r in runs):
+        return float("nan"), float("nan")
+    (first, warm), (cached, _) = (json.loads(r.stdout) for r in runs)
+    return first - warm, first - cached
 
 
 def bpbench_rate(problem, seeds, steps, backend="cpu", fast=False):
@@ -173,15 +179,17 @@ def main():
     names = args.only.split(",") if args.only else list(PROBLEMS)
     print(f"ISA: {isa()}   cores: {os.cpu_count()}   seeds: {args.seeds}   steps: {args.steps}"
           f"   (numpy backend: {args.numpy_seeds} seeds)")
-    print(f"{'problem':<20}{'params':>7}{'pat':>5}{'kernel':>9}{'cold s':>8}{'cold fast':>10}"
+    print(f"{'problem':<20}{'params':>7}{'pat':>5}{'kernel':>9}{'first s':>8}{'fast':>6}"
+          f"{'compile s':>10}{'fast':>6}"
           f"{'exact/s':>12}{'fast/s':>12}{'numpy/s':>11}{'torch/s':>12}"
           f"{'ex/torch':>9}{'fast/torch':>11}{'ex/numpy':>9}")
     for name in names:
         problem = PROBLEMS[name]
         shape = problems.resolve(problem).shape
-        cold = fast_cold = float("nan")
+        (first, cold), (fast_first, fast_cold) = ((float("nan"),) * 2,) * 2
         if not args.no_compile:
-            cold, fast_cold = cold_compile(problem, False), cold_compile(problem, True)
+            (first, cold), (fast_first, fast_cold) = (cold_compile(problem, False),
+                                                      cold_compile(problem, True))
         exact = bpbench_rate(problem, args.seeds, args.steps)
         fast = bpbench_rate(problem, args.seeds, args.steps, fast=True)
         numpy = bpbench_rate(problem, args.numpy_seeds, min(args.steps, 50), "numpy")
@@ -192,7 +200,8 @@ def main():
             except ImportError:
                 pass
         print(f"{name:<20}{len(shape.params):>7}{shape.patterns:>5}"
-              f"{'looped' if shape.looped else 'unrolled':>9}{cold:>8.1f}{fast_cold:>10.1f}"
+              f"{'looped' if shape.looped else 'unrolled':>9}{first:>8.1f}{fast_first:>6.1f}"
+              f"{cold:>10.1f}{fast_cold:>6.1f}"
               f"{exact:>12,.0f}{fast:>12,.0f}{numpy:>11,.0f}{torch_:>12,.0f}"
               f"{exact / torch_:>9.2f}{fast / torch_:>11.2f}{exact / numpy:>9.1f}", flush=True)
 

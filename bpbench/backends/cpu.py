@@ -103,11 +103,17 @@ def _block(update, advance, forward, backprop, verdict, step, sweep, columns, D,
     """Run the configurations of H that this thread takes from counter to their verdicts, at
     most width (<= columns: LANES, or width itself for the looped kernels) at a time,
     counting them in done[me] as they finish (read by a progress bar while the kernel runs)."""
-    S = np.zeros((rows(W0.shape[0]), columns), dtype=H.dtype)  # not garbage: denormals are slow
+    # np.empty alone, filled by loops: each other allocator (np.zeros, np.full) and each of
+    # their signatures is one more function for Numba to compile with the kernel
+    S = np.empty((rows(W0.shape[0]), columns), H.dtype)
     # Lanes start empty (cfg -1, verdict not RUNNING), and the refill loop fills them: a loop
     # of its own, which LLVM cannot vectorise, made it print a remark at the forced width.
-    cfg = np.full(columns, -1, np.int64)  # configuration in each lane
-    verdicts = np.zeros(columns, np.int64)  # each lane's after its last sweep
+    cfg = np.empty(columns, np.int64)  # configuration in each lane
+    verdicts = np.empty(columns, np.int64)  # each lane's after its last sweep
+    for l in range(columns):
+        cfg[l], verdicts[l] = -1, 0
+        for r in range(S.shape[0]):
+            S[r, l] = 0  # not garbage: denormals are slow
     hi = H.shape[1]
     lanes = VECTOR_BYTES // H.itemsize  # vector(H.dtype)
     nl = width  # active lanes are 0..nl-1
