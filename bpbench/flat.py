@@ -83,6 +83,24 @@ def _calls(node):
     return node is not None and any(isinstance(n, ast.Call) for n in ast.walk(node))
 
 
+def _known(test):
+    """A condition's truth where constants decide it without a call (True, not False,
+    x and False, x or True), else None."""
+    if isinstance(test, ast.Constant):
+        return bool(test.value)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _known(test.operand)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp) and not any(_calls(v) for v in test.values):
+        known = [_known(v) for v in test.values]
+        decisive = isinstance(test.op, ast.Or)  # True decides an or, False an and
+        if decisive in known:
+            return decisive
+        if all(k is not None for k in known):
+            return not decisive
+    return None
+
+
 def _unpacked(s):
     """[s], or for a, b = (x, y) the statements a = x; b = y (Numba would build a tuple and
     unpack it) where that does the same: no later value reads a name assigned before it,
@@ -147,7 +165,9 @@ class _Flattener:
         """{free name of callee: the flat global that holds its value in scope}."""
         names = {}
         for name in callee.free:
-            if name in scope:
+            if isinstance(scope.get(name), bool):  # a flag (loops.BLOCKED): see statements
+                names[name] = ast.Constant(scope[name])
+            elif name in scope:
                 names[name] = ast.Name(self.bind(name, scope[name]), ast.Load())
             elif not hasattr(builtins, name):
                 raise NameError(f"{name} in {qualname}")
@@ -233,6 +253,11 @@ class _Flattener:
                 s = ast.Expr(result) if _calls(result) else None  # a call may act: kept
             elif isinstance(s, (ast.Assign, ast.Return)) and self.inlinee(value):
                 s.value = self.value(value, pre) or ast.Constant(None)  # the result, unnamed
+            elif isinstance(s, ast.If) and _known(s.test) is not None:
+                # a flag or an argument bound to a constant (backprop's inplace, loops.MODEL):
+                # only the branch taken is written out, not a dead one for Numba to translate
+                out += self.statements(s.body if _known(s.test) else s.orelse)
+                continue
             elif isinstance(s, (ast.For, ast.While, ast.If)):
                 if not isinstance(s, ast.While):  # a while test is evaluated every time round
                     field = "iter" if isinstance(s, ast.For) else "test"

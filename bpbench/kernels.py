@@ -16,6 +16,7 @@ The looped kernels' stages (loops.stage: activations, loss, deltas, gradients, s
 the exception: they do not depend on the rule, so each is its own flat function, compiled once
 per mode and called by every rule's kernel, which then compiles in a fraction of the time.
 """
+import collections
 import contextlib
 import functools
 import inspect
@@ -37,16 +38,18 @@ from .targets import python_version, retarget
 from .training import criterion
 
 
-# Stands for every looped shape (a key, never run): looped whatever MAX_UNROLLED is set to.
+# Stand for every looped shape (keys, never run): looped whatever MAX_UNROLLED is set to; with
+# the model's options (Shape.model) and without
 LOOPED = Shape((1, 1 << 40, 1))
+LOOPED_MODEL = Shape((1, 1 << 40, 1), model=True)
 
 # fastmath=True minus nnan and ninf, which would let LLVM drop the NaN checks that detect
 # divergence; the rest (FMA contraction, reassociation) only changes rounding.
 FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
 
-# loops.py's stages, exact (False) and fast (True), each compiled once for every rule's kernel
-_stages = {False: {}, True: {}}
+# loops.py's stages by (fast, model), each compiled once for every rule's kernel
+_stages = collections.defaultdict(dict)
 
 
 def _stage(fast, f):
@@ -79,14 +82,16 @@ def compose(template, shape, optimizer, order, margin=False, record=False, decay
     formulas as they are (for the interpreter)."""
     parts = formulas(shape, optimizer, order, margin, record, decay)
     if stages:
-        memo = dict(_stages[fast])
-        prims = {"exp": fast_exp, "BLOCKED": True} if fast else {}
+        memo = dict(_stages[fast, shape.model])
+        # a looped shape without the model's options: loops.py's code for them left out
+        prims = dict({"exp": fast_exp, "BLOCKED": True} if fast else {}, MODEL=shape.model)
         parts = {k: retarget(f, njit(inline="always"), prims, memo, functools.partial(
             _stage, fast)) for k, f in parts.items()}
-        _stages[fast].update((k, f) for k, f in memo.items() if not inlinable(f))
+        _stages[fast, shape.model].update((k, f) for k, f in memo.items() if not inlinable(f))
     py = template.py_func
     args = ", ".join(list(inspect.signature(py).parameters)[len(FORMULAS):])
-    name = (f"{py.__name__}_{net(shape).key}_{optimizer}_{order}" + ("_margin" if margin else "")
+    name = (f"{py.__name__}_{net(shape).key}_{optimizer}_{order}" + ("_model" if shape.model else "")
+            + ("_margin" if margin else "")
             + ("_record" if record else "") + ("_decay" if decay else "")
             + ("_fast" if fast else ""))
     source = (f"def {name}({args}):\n"
@@ -132,7 +137,7 @@ def dispatcher(template, shape, optimizer, order, fast=False, margin=False, reco
 def _kernel_shape(shape):
     """The shape a kernel is built for: every looped shape shares one (loops.py reads the
     shape from the data), so its kernels compile once per rule."""
-    return LOOPED if shape.looped else shape
+    return (LOOPED_MODEL if shape.model else LOOPED) if shape.looped else shape
 
 
 @functools.cache

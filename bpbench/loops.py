@@ -48,6 +48,10 @@ CONSTANT, STEP, EXPONENTIAL, INVERSE_TIME = range(4)
 # exact mode, bound by libm's exp, gained nothing and compiled 25% slower (benchmarks/
 # RESULTS.md, tenth session).
 BLOCKED = False
+# False in the kernels of a plain network (network.Shape.model false: sigmoid units, the sse
+# loss, patterns in order, a constant lr), which then leave out every other option's code
+# (kernels.compose swaps it in): a smaller kernel that compiles faster, the same numbers.
+MODEL = True
 # Gradients summed before their updates are applied: G's rows for them.
 GRADIENTS = 16
 
@@ -141,7 +145,7 @@ def _data(K, L, p, i):
 def _activate(Y, y, lo, hi, code):
     """Unit y's net input z, in Y[y], becomes its output f(z)."""
     one = const(Y[0, 0], 1.0)
-    if code == SIGMOID:
+    if code == SIGMOID or not MODEL:
         for l in lanes(lo, hi):
             Y[y, l] = one / (one + exp(-(Y[y, l])))
     elif code == TANH:
@@ -158,7 +162,7 @@ def _slope(G, Y, y, lo, hi, code, offset):
     """G[y] times f'(z) + offset, the derivative written with the unit's output y = f(z):
     y (1 - y), 1 - y^2, 1, or 1 where y > 0 (relu)."""
     one = const(Y[0, 0], 1.0)
-    if code == SIGMOID:
+    if code == SIGMOID or not MODEL:
         for l in lanes(lo, hi):
             G[y, l] = G[y, l] * (Y[y, l] * (one - Y[y, l]) + offset)
     elif code == TANH:
@@ -188,7 +192,7 @@ def _activations(S, lo, hi, D, p0, p1, ordered):
                 y = p * U + uoff[a] + j
                 w = PARAMS + 3 * (woff[a - 1] + j * L[a - 1])
                 # z = sum_i w_i y_i (+ b), accumulated in Y[y] in i order
-                if a == 1 and ordered:
+                if MODEL and a == 1 and ordered:
                     for l in lanes(lo, hi):
                         Y[y, l] = S[w, l] * G[X + p * n, l]
                     for i in range(1, L[0]):
@@ -249,7 +253,7 @@ def _forward(S, lo, hi, D, margin):
             y = p * U + uoff[m] + j
             t = _data(K, L, p, L[0] + j)
             first = p == 0 and j == 0
-            if loss == CROSS_ENTROPY:
+            if MODEL and loss == CROSS_ENTROPY:
                 # torch's binary_cross_entropy, logs clamped at -100:
                 # (t - 1) max(ln(1 - y), -100) - t max(ln y, -100)
                 for l in lanes(lo, hi):
@@ -306,14 +310,14 @@ def _deltas(S, lo, hi, D, a, p0, p1):
         for j in range(L[a]):
             y = p * U + uoff[a] + j
             if a == m:
-                if shuffled:  # the target of the pattern at position p of the lane's order
+                if MODEL and shuffled:  # the target of the pattern at position p of the lane's order
                     for l in lanes(lo, hi):
                         G[y, l] = Y[y, l] - G[X + p * n + L[0] + j, l]
                 else:
                     t = _data(K, L, p, L[0] + j)
                     for l in lanes(lo, hi):
                         G[y, l] = Y[y, l] - t
-                if loss == CROSS_ENTROPY:
+                if MODEL and loss == CROSS_ENTROPY:
                     continue
             else:
                 w = PARAMS + 3 * (woff[a] + j)  # w[a][k][j]: unit j to unit k above
@@ -379,7 +383,7 @@ def _gradients(S, lo, hi, D, a, k0, k1, p0, p1):
             for q in range(p, p1):
                 for l in lanes(lo, hi):
                     G[g, l] = G[g, l] + G[q * U + d, l]
-        elif a == 0 and shuffled:
+        elif MODEL and a == 0 and shuffled:
             for l in lanes(lo, hi):
                 G[g, l] = G[p0 * U + d, l] * G[X + p0 * n + i, l]
             for p in range(p0 + 1, p1):
@@ -555,7 +559,8 @@ def step_lanes(update, advance, forward, backprop, S, lo, hi, D):
     one = const(S[0, 0], 1.0)
     for l in lanes(lo, hi):
         S[N, l] = S[N, l] + 1
-    schedule(S, lo, hi)
+    if MODEL:
+        schedule(S, lo, hi)
     nb = -(-P // B)
     for b in range(-1, nb):  # -1: the epoch's forward pass over every pattern in order
         p0 = max(b, 0) * B
@@ -567,7 +572,7 @@ def step_lanes(update, advance, forward, backprop, S, lo, hi, D):
             _activations(S, lo, hi, D, p0, p1, ordered)
         if b < 0:
             forward(S, lo, hi, D)
-            if shuffled:
+            if MODEL and shuffled:
                 shuffle(S, lo, hi, D)
             continue
         batches, number = const(S[0, 0], nb), const(S[0, 0], b + 1)

@@ -129,3 +129,31 @@ def test_operator_typing_is_memoised_only_while_bpbench_compiles():
             with pytest.raises(TypingError):
                 bad(1.0)
     assert type(mul).get_call_type is numbas
+
+
+FLAG = False
+
+
+@njit(inline="always")
+def _flagged(x):
+    if FLAG and x > 0:  # decided by the flag alone: only the branch taken is written out
+        x = x * 7.0
+    if x > 1 or not FLAG:
+        x = x + 1.0
+    return x
+
+
+def _flag_root(x):
+    return _flagged(x) + _flagged(-x)
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_branches_a_flag_decides_are_left_out(monkeypatch, flag):
+    monkeypatch.setitem(globals(), "FLAG", flag)
+    f = flat.flatten(_flag_root)
+    assert "_flagged" not in f.__flat_source__
+    assert ("7.0" in f.__flat_source__) == flag
+    assert ("> 1" in f.__flat_source__) == flag  # `or not FLAG` decides it when False
+    for x in (-2.0, 0.5, 3.0):
+        expected = _flagged.py_func(x) + _flagged.py_func(-x)
+        assert f(x) == njit(f)(x) == expected

@@ -114,3 +114,24 @@ def test_parity_is_a_builtin_that_runs_looped():
     assert {"converged", "max_steps"} <= set(cpu.status)
     with pytest.raises(ValueError, match="parity-N needs"):
         bpbench.problems.resolve("parity-11")
+
+
+def test_a_plain_network_gets_a_kernel_without_the_models_code():
+    # encoder-8-3 has none of the model's options (sigmoid, sse, patterns in order, constant
+    # lr): its kernel leaves their code out, and gives the full kernel's numbers bit for bit
+    import dataclasses
+
+    from bpbench import grid
+    from bpbench.backends import cpu
+    from bpbench.training import CONVERGED, MAX_STEPS
+    shape, *args = grid.block("adam", "inplace", problem="encoder-8-3", lr=[0.01, 0.1],
+                              seed={"start": 0, "num": 40}).args()
+    assert shape.looped and not shape.model
+    full = dataclasses.replace(shape, model=True)
+    plain_run, full_run = (cpu.run(s, *args, 0.3, 400) for s in (shape, full))
+    for a, b in zip(plain_run, full_run):
+        np.testing.assert_array_equal(a, b)
+    assert {CONVERGED, MAX_STEPS} <= set(plain_run[1])  # a mix, not all of one kind
+    plain_src, full_src = (kernels.dispatcher(cpu._chunk_looped, s, "adam", "inplace")
+                           .py_func.__flat_source__ for s in (shape, full))
+    assert "shuffle(" not in plain_src and "shuffle(" in full_src
