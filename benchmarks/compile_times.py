@@ -20,9 +20,10 @@ CHILD = """
 import contextlib, sys, time, types
 import bpbench
 from bpbench import kernels
-if sys.argv[4] == "flat":  # the entry point as it is, under the template's file name
-    kernels.flatten = lambda f, filename: types.FunctionType(
-        f.__code__.replace(co_filename=filename), f.__globals__, f.__name__)
+if sys.argv[4] == "flat":  # each function as it is (a kernel's entry point under the
+    kernels.flatten = lambda f, filename=None: types.FunctionType(  # template's file name)
+        f.__code__.replace(co_filename=filename or f.__code__.co_filename), f.__globals__,
+        f.__name__)
 if sys.argv[4] == "memo":
     kernels._typing_memo.installed = contextlib.nullcontext
 t = time.perf_counter()
@@ -51,6 +52,8 @@ def main(problems, mode, without):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if "-h" in args or "--help" in args:
+        sys.exit(__doc__)
     mode = "fast" if "--fast" in args else "exact"
     without = "-"
     if "--without" in args:
