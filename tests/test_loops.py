@@ -124,7 +124,7 @@ def test_a_plain_network_gets_a_kernel_without_the_models_code():
     from bpbench import grid
     from bpbench.backends import cpu
     from bpbench.training import CONVERGED, MAX_STEPS
-    shape, *args = grid.block("adam", "inplace", problem="encoder-8-3", lr=[0.01, 0.1],
+    shape, *args = grid.block("sgd", "simultaneous", problem="encoder-8-3", lr=[1.0, 4.0],
                               seed={"start": 0, "num": 40}).args()
     assert shape.looped and not shape.model
     full = dataclasses.replace(shape, model=True)
@@ -132,6 +132,6 @@ def test_a_plain_network_gets_a_kernel_without_the_models_code():
     for a, b in zip(plain_run, full_run):
         np.testing.assert_array_equal(a, b)
     assert {CONVERGED, MAX_STEPS} <= set(plain_run[1])  # a mix, not all of one kind
-    plain_src, full_src = (kernels.dispatcher(cpu._chunk_looped, s, "adam", "inplace")
+    plain_src, full_src = (kernels.dispatcher(cpu._chunk_looped, s, "sgd", "simultaneous")
                            .py_func.__flat_source__ for s in (shape, full))
     assert "shuffle(" not in plain_src and "shuffle(" in full_src
