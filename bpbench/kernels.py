@@ -31,8 +31,8 @@ from numba.core.compiler_lock import global_compiler_lock
 from . import _cache, _typing_memo
 from .flat import flatten, inlinable
 from .loops import STAGE
-from .network import Shape, net
-from .primitives import fast_exp
+from .network import TABLE_EXP_SITES, Shape, net
+from .primitives import fast_exp, table_exp
 from .optimizers import OPTIMIZERS, update
 from .targets import python_version, retarget
 from .training import criterion
@@ -83,8 +83,12 @@ def compose(template, shape, optimizer, order, margin=False, record=False, decay
     parts = formulas(shape, optimizer, order, margin, record, decay)
     if stages:
         memo = dict(_stages[fast, shape.model])
-        # a looped shape without the model's options: loops.py's code for them left out
-        prims = dict({"exp": fast_exp, "BLOCKED": True} if fast else {}, MODEL=shape.model)
+        # loops.py's sums four terms a pass (the same order), its model's code only where
+        # the shape has the options; e^x in a form that vectorises: fast_exp, or libm's
+        # number bit for bit (table_exp)
+        prims = {"BLOCKED": True, "MODEL": shape.model}
+        if fast or shape.looped or shape.sigmoids <= TABLE_EXP_SITES:
+            prims["exp"] = fast_exp if fast else table_exp
         parts = {k: retarget(f, njit(inline="always"), prims, memo, functools.partial(
             _stage, fast)) for k, f in parts.items()}
         _stages[fast, shape.model].update((k, f) for k, f in memo.items() if not inlinable(f))

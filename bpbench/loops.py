@@ -43,10 +43,11 @@ SSE, CROSS_ENTROPY = range(2)
 SCHEDULES = ("constant", "step", "exponential", "inverse_time")  # row KIND of S
 CONSTANT, STEP, EXPONENTIAL, INVERSE_TIME = range(4)
 # Whether the sums (a unit's fan-in, a delta over the units above, a gradient over patterns)
-# add four terms a pass over a row of lanes, in the same order: fast mode's kernels swap in
-# True (kernels.compose). Fast mode ran encoder-10-5 1.4x and parity-8 1.6x faster that way;
-# exact mode, bound by libm's exp, gained nothing and compiled 25% slower (benchmarks/
-# RESULTS.md, tenth session).
+# add four terms a pass over a row of lanes, (((acc + a) + b) + c) + d, the same order and so
+# the same numbers: the CPU kernels swap in True (kernels.compose). Fast mode ran encoder-10-5
+# 1.4x and parity-8 1.6x faster that way; exact mode gained nothing while libm's scalar exp
+# bound it, and 1.4x on encoder-10-5 once e^x vectorised (primitives.table_exp; RESULTS.md,
+# tenth and eleventh sessions).
 BLOCKED = False
 # False in the kernels of a plain network (network.Shape.model false: sigmoid units, the sse
 # loss, patterns in order, a constant lr), which then leave out every other option's code

@@ -50,6 +50,13 @@ BIASES = ("none", "fixed", "trained")
 # compile once per rule.
 MAX_UNROLLED = 128
 
+# Exact kernels compute e^x with primitives.table_exp (libm's number bit for bit, in a form that
+# vectorises) where that pays: the looped kernels, which call it from one place, and unrolled
+# ones with at most TABLE_EXP_SITES sigmoids written out (the post's 3: W1 ran 1.45x and W3
+# 1.6x faster, compiling in 1.1 s instead of 1.0 s). Each written-out call costs LLVM time:
+# XOR's 12 compiled in 4.0 s instead of 1.2 s, encoder-4-2's 24 in 11.8 s instead of 2.1 s.
+TABLE_EXP_SITES = 4
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -94,6 +101,11 @@ class Shape:
         """Whether this shape runs loops.py's kernels (shape as data) rather than the
         unrolled ones: past MAX_UNROLLED parameters x patterns, or for the model's options."""
         return self.model or self.nparams * self.patterns > MAX_UNROLLED
+
+    @property
+    def sigmoids(self):
+        """Non-input units times patterns: the sigmoids an unrolled kernel writes out."""
+        return sum(self.layers[1:]) * self.patterns
 
     @property
     def nparams(self):

@@ -2,12 +2,16 @@
 
 They are the only functions whose body differs by target: targets.py swaps them for NumPy's
 array versions (np.where for select, np.maximum for larger) or CUDA's, and kernels.py swaps
-exp for fast_exp in fast mode. Everything above them (network.py, loops.py, optimizers.py,
+exp for fast_exp in fast mode and for table_exp (libm's number, vectorised) in exact mode. Everything above them (network.py, loops.py, optimizers.py,
 training.py) is written once.
 """
+import math
+import struct
+from decimal import Decimal, localcontext
+
 import numpy as np
 from llvmlite import ir
-from numba import njit
+from numba import njit, types
 from numba.extending import intrinsic
 
 @njit(inline="always")
@@ -123,3 +127,113 @@ def fast_exp(x):
          + ((_E[4] + _E[5] * f) + (_E[6] + _E[7] * f) * f2) * f4
          + (_E[8] + _E[9] * f) * (f4 * f4))
     return type(x)(select(xd < -708.3964185322641, 0.0, _times_two_to(p, k)))
+
+
+# libm's e^x, written so that it vectorises: glibc's table-driven exp (since glibc 2.28, Arm's
+# optimized-routines algorithm; x86-64 runs its FMA build) step by step, each FMA where that
+# build has one, so it gives libm's number bit for bit (benchmarks/exp_check.py compares them).
+# e^x = 2^(k/N) e^r, x = k ln2/N + r, |r| <= ln2/2N; 2^(k/N) from a table of N = 128 entries,
+# e^r - 1 from a degree-5 polynomial.
+_N = 128
+_INVLN2N = float.fromhex("0x1.71547652b82fep0") * _N
+_SHIFT = float.fromhex("0x1.8p52")  # x + SHIFT rounds x to an integer in the low bits
+_NEGLN2HIN, _NEGLN2LON = float.fromhex("-0x1.62e42fefa0000p-8"), float.fromhex("-0x1.cf79abc9e3b3ap-47")
+_C2, _C3, _C4, _C5 = (float.fromhex(c) for c in (
+    "0x1.ffffffffffdbdp-2", "0x1.555555555543cp-3", "0x1.55555cf172b91p-5",
+    "0x1.1111167a4d017p-7"))
+
+
+def _exp_table():
+    """2^(k/N) = H (1 + T), H and T doubles: [bits of T, bits of H less k 2^52 / N, ...]
+    for k in 0..N-1, H and T rounded from 60 digits."""
+    def bits(f):
+        return struct.unpack("<q", struct.pack("<d", f))[0]
+    out = []
+    with localcontext() as ctx:
+        ctx.prec = 60
+        ln2 = Decimal(2).ln()
+        for k in range(_N):
+            v = (ln2 * k / _N).exp()
+            h = float(v)  # correctly rounded
+            out += [bits(float((v - Decimal(h)) / Decimal(h))), bits(h) - (k << 45)]
+    return np.array(out, np.int64)
+
+
+_EXP_TABLE = _exp_table()
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a b + c rounded once (llvm.fma: one instruction that vectorises)."""
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """The float64 x's bits as an int64."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(x), codegen
+
+
+@intrinsic
+def _double(typingctx, i):
+    """The int64 i's bits as a float64."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(i), codegen
+
+
+@njit(inline="always")
+def _table_exp64(x):
+    kd = _fma(_INVLN2N, x, _SHIFT)
+    ki = _bits(kd)  # k in the low bits
+    kd = kd - _SHIFT
+    r = _fma(kd, _NEGLN2LON, _fma(kd, _NEGLN2HIN, x))
+    i = 2 * (ki & (_N - 1))
+    tail = _double(_EXP_TABLE[i])
+    sbits = _EXP_TABLE[i + 1] + (ki << 45)
+    r2 = r * r
+    tmp = _fma(r2 * r2, _fma(r, _C5, _C4), _fma(r2, _fma(r, _C3, _C2), tail + r))
+    scale = _double(sbits)
+    y = _fma(scale, tmp, scale)
+    # 512 <= |x| < 1024, where scale's exponent may overflow: glibc's specialcase, both of its
+    # branches computed and one selected, so that the loop stays a vector loop
+    up = _double(sbits - (1009 << 52))
+    large = 2.0 ** 1009 * _fma(up, tmp, up)
+    down = _double(sbits + (1022 << 52))
+    s = down + down * tmp
+    lo = down - s + down * tmp
+    hi = 1.0 + s
+    lo = 1.0 - hi + s + lo
+    sub = (hi + lo) - 1.0  # a subnormal result rounded once
+    small = 2.0 ** -1022 * select(s < 1.0, select(sub == 0.0, 0.0, sub), s)
+    top = (ki & 0x80000000) == 0  # k > 0
+    big = select(top, large, small)
+    abstop = (_bits(x) >> 52) & 0x7FF  # |x|'s exponent
+    y = select(abstop >= 0x408, big, y)  # |x| >= 512
+    y = select(abstop >= 0x409, select(x < 0.0, 0.0, math.inf), y)  # over- and underflow
+    y = select(abstop >= 0x7FF, 1.0 + x, y)  # inf and NaN
+    y = select(x == -math.inf, 0.0, y)
+    return select(abstop < 0x3C9, 1.0 + x, y)  # |x| < 2^-54
+
+
+@intrinsic
+def _is64(typingctx, x):
+    """Whether x is a float64: a constant, so LLVM keeps only the branch it takes."""
+    def codegen(context, builder, signature, args):
+        return ir.Constant(ir.IntType(1), signature.args[0] == types.float64)
+    return types.boolean(x), codegen
+
+
+@njit(inline="always")
+def table_exp(x):
+    """e^x bit for bit as libm computes it, in a form that vectorises (float64; float32 takes
+    libm's expf). The exact looped kernels use it (kernels.compose)."""
+    if _is64(x):
+        y = _table_exp64(np.float64(x))
+    else:
+        y = np.float64(np.exp(x))
+    return type(x)(y)
