@@ -32,9 +32,9 @@ from . import _cache, _typing_memo
 from .flat import flatten, inlinable
 from .loops import STAGE
 from .network import TABLE_EXP_SITES, Shape, net
-from .primitives import fast_exp, table_exp
+from .primitives import GLIBC_EXP, fast_exp, table_exp
 from .optimizers import OPTIMIZERS, update
-from .targets import python_version, retarget
+from .targets import _libm, python_version, retarget
 from .training import criterion
 
 
@@ -48,8 +48,16 @@ LOOPED_MODEL = Shape((1, 1 << 40, 1), model=True)
 FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
 
-# loops.py's stages by (fast, model), each compiled once for every rule's kernel
+# loops.py's stages by (fast, model, e^x), each compiled once for every rule's kernel
 _stages = collections.defaultdict(dict)
+
+
+@functools.cache
+def table_exp_is_libms():
+    """Whether the C library's exp is glibc's (FMA build), which table_exp reproduces: it
+    gives GLIBC_EXP's numbers. Elsewhere exact kernels call the library's own exp."""
+    exp = _libm("exp")
+    return all(exp(float.fromhex(x)) == float.fromhex(y) for x, y in GLIBC_EXP)
 
 
 def _stage(fast, f):
@@ -82,16 +90,19 @@ def compose(template, shape, optimizer, order, margin=False, record=False, decay
     formulas as they are (for the interpreter)."""
     parts = formulas(shape, optimizer, order, margin, record, decay)
     if stages:
-        memo = dict(_stages[fast, shape.model])
         # loops.py's sums four terms a pass (the same order), its model's code only where
         # the shape has the options; e^x in a form that vectorises: fast_exp, or libm's
         # number bit for bit (table_exp)
         prims = {"BLOCKED": True, "MODEL": shape.model}
-        if fast or shape.looped or shape.sigmoids <= TABLE_EXP_SITES:
-            prims["exp"] = fast_exp if fast else table_exp
+        if fast:
+            prims["exp"] = fast_exp
+        elif (shape.looped or shape.sigmoids <= TABLE_EXP_SITES) and table_exp_is_libms():
+            prims["exp"] = table_exp
+        key = fast, shape.model, prims.get("exp")
+        memo = dict(_stages[key])
         parts = {k: retarget(f, njit(inline="always"), prims, memo, functools.partial(
             _stage, fast)) for k, f in parts.items()}
-        _stages[fast, shape.model].update((k, f) for k, f in memo.items() if not inlinable(f))
+        _stages[key].update((k, f) for k, f in memo.items() if not inlinable(f))
     py = template.py_func
     args = ", ".join(list(inspect.signature(py).parameters)[len(FORMULAS):])
     name = (f"{py.__name__}_{net(shape).key}_{optimizer}_{order}" + ("_model" if shape.model else "")

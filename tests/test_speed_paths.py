@@ -57,6 +57,23 @@ def test_table_exp_is_libms_exp_bit_for_bit(cpu):
     assert "special values" in r.stdout and " 0 differ" in r.stdout
 
 
+def _activations_source(shape):
+    from bpbench import kernels
+    from bpbench.backends import cpu
+    step_lanes = kernels.compose(cpu._chunk_looped, shape, "sgd", "inplace").__globals__[
+        "step_lanes"]
+    return step_lanes.py_func.__globals__["_activations"].py_func.__flat_source__
+
+
+def test_exact_kernels_call_libms_exp_where_the_c_library_is_not_glibcs(monkeypatch):
+    from bpbench import kernels
+    assert kernels.table_exp_is_libms()  # glibc's exp on these machines
+    assert "_EXP_TABLE" in _activations_source(kernels.LOOPED)
+    monkeypatch.setattr(kernels, "table_exp_is_libms", lambda: False)
+    source = _activations_source(kernels.LOOPED)
+    assert "_EXP_TABLE" not in source and "np.exp" in source
+
+
 def mismatches(a, b):
     return int(((a.status != b.status) | (a.steps.fillna(-1) != b.steps.fillna(-1))).sum())
 
