@@ -8,7 +8,8 @@ net):
 whether it runs the unrolled or the looped kernels (network.MAX_UNROLLED), the first use of
 its sgd kernel, exact and fast (a fresh process, an empty kernel cache: the first sweep's wall
 time less a warm rerun's, which includes the imports and Numba's start) and its compile time
-(that first sweep less a fresh process's first sweep with the kernel in the cache), then config-steps per second over N seeds x a fixed number of steps for
+(that first sweep less a fresh process's first sweep with the kernel in the cache), then
+config-steps per second over N seeds x a fixed number of steps for
 bpbench cpu exact and fast (every core), the numpy backend (on a few seeds: it is slow), and a
 plain torch loop that trains every restart at once (weights [restarts, out, in], torch.bmm,
 autograd, float64, every core), side by side in one run, with the ratios. Every run does the

@@ -64,6 +64,7 @@ def _stage(fast, f):
     """A stage of loops.py (loops.stage) as one flat function, compiled on its own."""
     return njit(**STAGE, fastmath=FAST_FLAGS if fast else False)(flatten(f))
 
+
 # The formulas a template takes first, in this order (cpu._chunk, serial._run...).
 FORMULAS = ("update", "advance", "forward", "backprop", "verdict", "pack", "step", "step_lanes")
 
@@ -85,9 +86,9 @@ def compose(template, shape, optimizer, order, margin=False, record=False, decay
             fast=False, stages=True):
     """The kernel's entry point, a plain function written out for one shape, rule, order and
     criterion: ``def NAME(args): return template(update, advance, ..., args)``, the formulas
-    (fast mode: with e^x as fast_exp) the names of its namespace, its name unique to them.
-    stages: loops.py's stages as flat functions compiled on their own (``_stage``), else the
-    formulas as they are (for the interpreter)."""
+    (e^x as fast_exp in fast mode, as table_exp in exact mode where that is libm's) the names
+    of its namespace, its name unique to them. stages: loops.py's stages as flat functions
+    compiled on their own (``_stage``), else the formulas as they are (for the interpreter)."""
     parts = formulas(shape, optimizer, order, margin, record, decay)
     if stages:
         # loops.py's sums four terms a pass (the same order), its model's code only where
@@ -105,8 +106,8 @@ def compose(template, shape, optimizer, order, margin=False, record=False, decay
         _stages[key].update((k, f) for k, f in memo.items() if not inlinable(f))
     py = template.py_func
     args = ", ".join(list(inspect.signature(py).parameters)[len(FORMULAS):])
-    name = (f"{py.__name__}_{net(shape).key}_{optimizer}_{order}" + ("_model" if shape.model else "")
-            + ("_margin" if margin else "")
+    name = (f"{py.__name__}_{net(shape).key}_{optimizer}_{order}"
+            + ("_model" if shape.model else "") + ("_margin" if margin else "")
             + ("_record" if record else "") + ("_decay" if decay else "")
             + ("_fast" if fast else ""))
     source = (f"def {name}({args}):\n"

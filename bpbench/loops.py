@@ -59,7 +59,8 @@ GRADIENTS = 16
 # A stage of the step that every rule's kernel calls rather than inlines: compiled once and
 # shared by them all (fast mode's with its flags, kernels.compose). The kernel's compile time
 # grows with its source, and these are most of it. Options as kernels.dispatcher's.
-STAGE = {"error_model": "numpy", "nogil": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+STAGE = {"error_model": "numpy", "nogil": True, "no_cpython_wrapper": True,
+         "no_cfunc_wrapper": True}
 stage = njit(**STAGE)
 
 
@@ -311,7 +312,7 @@ def _deltas(S, lo, hi, D, a, p0, p1):
         for j in range(L[a]):
             y = p * U + uoff[a] + j
             if a == m:
-                if MODEL and shuffled:  # the target of the pattern at position p of the lane's order
+                if MODEL and shuffled:  # the target at position p of the lane's order
                     for l in lanes(lo, hi):
                         G[y, l] = Y[y, l] - G[X + p * n + L[0] + j, l]
                 else:

@@ -2,8 +2,8 @@
 
 They are the only functions whose body differs by target: targets.py swaps them for NumPy's
 array versions (np.where for select, np.maximum for larger) or CUDA's, and kernels.py swaps
-exp for fast_exp in fast mode and for table_exp (libm's number, vectorised) in exact mode. Everything above them (network.py, loops.py, optimizers.py,
-training.py) is written once.
+exp for fast_exp in fast mode and for table_exp (libm's number, vectorised) in exact mode.
+Everything above them (network.py, loops.py, optimizers.py, training.py) is written once.
 """
 import math
 import struct
@@ -137,7 +137,8 @@ def fast_exp(x):
 _N = 128
 _INVLN2N = float.fromhex("0x1.71547652b82fep0") * _N
 _SHIFT = float.fromhex("0x1.8p52")  # x + SHIFT rounds x to an integer in the low bits
-_NEGLN2HIN, _NEGLN2LON = float.fromhex("-0x1.62e42fefa0000p-8"), float.fromhex("-0x1.cf79abc9e3b3ap-47")
+_NEGLN2HIN = float.fromhex("-0x1.62e42fefa0000p-8")  # -ln2/N in two parts
+_NEGLN2LON = float.fromhex("-0x1.cf79abc9e3b3ap-47")
 _C2, _C3, _C4, _C5 = (float.fromhex(c) for c in (
     "0x1.ffffffffffdbdp-2", "0x1.555555555543cp-3", "0x1.55555cf172b91p-5",
     "0x1.1111167a4d017p-7"))
