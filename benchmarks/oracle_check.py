@@ -16,7 +16,7 @@ import oracle  # noqa: E402
 
 from bpbench.backends import cpu  # noqa: E402
 from bpbench.bench import WORKLOADS  # noqa: E402
-from bpbench.optimizers import HYPERPARAMETERS, OPTIMIZERS  # noqa: E402
+from bpbench.optimizers import OPTIMIZERS  # noqa: E402
 from bpbench.training import STATUSES  # noqa: E402
 
 
@@ -33,8 +33,9 @@ def main(names):
         H = args[3]
         passes, status, *_ = cpu.run(*args, 1e-7, max_steps)
         uses = OPTIMIZERS[block.optimizer].hyper
+        # H's rows: the rule's hyperparameters in its own order (grid.Block.table)
         jobs = [(block.optimizer, block.order, max_steps,
-                 {h: float(H[HYPERPARAMETERS.index(h), i]) for h in uses})
+                 {h: float(H[r, i]) for r, h in enumerate(uses)})
                 for i in range(H.shape[1])]
         with Pool() as pool:
             want = pool.map(one, jobs, chunksize=64)
