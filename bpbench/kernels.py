@@ -60,9 +60,15 @@ def table_exp_is_libms():
     return all(exp(float.fromhex(x)) == float.fromhex(y) for x, y in GLIBC_EXP)
 
 
-def _stage(fast, f):
-    """A stage of loops.py (loops.stage) as one flat function, compiled on its own."""
-    return njit(**STAGE, fastmath=FAST_FLAGS if fast else False)(flatten(f))
+def _stage(fast, variant, f):
+    """A stage of loops.py (loops.stage) as one flat function, compiled on its own, its name
+    telling its variant apart: a kernel links in its stages' machine code under names that
+    Numba numbers per process, so two variants compiled in two processes could share a name,
+    and a process that loads both kernels from the cache would run one variant's stage in
+    the other's kernel."""
+    g = flatten(f)
+    g.__qualname__ = f"{g.__qualname__}_{variant}"
+    return njit(**STAGE, fastmath=FAST_FLAGS if fast else False)(g)
 
 
 # The formulas a template takes first, in this order (cpu._chunk, serial._run...).
@@ -100,9 +106,11 @@ def compose(template, shape, optimizer, order, margin=False, record=False, decay
         elif (shape.looped or shape.sigmoids <= TABLE_EXP_SITES) and table_exp_is_libms():
             prims["exp"] = table_exp
         key = fast, shape.model, prims.get("exp")
+        variant = "_".join([("exact", "fast")[fast], ("plain", "model")[shape.model],
+                            getattr(prims.get("exp"), "__name__", "libm")])
         memo = dict(_stages[key])
         parts = {k: retarget(f, njit(inline="always"), prims, memo, functools.partial(
-            _stage, fast)) for k, f in parts.items()}
+            _stage, fast, variant)) for k, f in parts.items()}
         _stages[key].update((k, f) for k, f in memo.items() if not inlinable(f))
     py = template.py_func
     args = ", ".join(list(inspect.signature(py).parameters)[len(FORMULAS):])

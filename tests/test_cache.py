@@ -140,3 +140,33 @@ def test_precompile_sends_one_job_per_kernel_the_sweep_needs(monkeypatch):
                     precompile.jobs(blocks, conf, "serial", False))
     assert serial == sorted((o, r) for o in ("sgd", "adamw") for r in ("inplace", "simultaneous"))
     assert precompile.jobs(blocks, conf, "numpy", False) == []  # nothing to compile there
+
+
+_RUN = """
+import json, sys
+import bpbench
+MODEL = {"name": "tanh-ce", "layers": [2, 3, 1], "bias": "trained",
+         "inputs": [[0, 0], [0, 1], [1, 0], [1, 1]], "targets": [[0], [1], [1], [0]],
+         "activation": ["tanh", "sigmoid"], "loss": "cross_entropy",
+         "init": {"dist": "uniform", "low": -1.0, "high": 1.0}, "margin": 0.4}
+out = {}
+for name in sys.argv[1:]:
+    df = bpbench.sweep("sgd", problem=MODEL if name == "model" else "encoder-5-3",
+                       seed={"start": 0, "num": 8}, lr=[0.5, 2.0], max_steps=150)
+    out[name] = [df.status.tolist(), df.final_loss.tolist()]
+print(json.dumps(out))
+"""
+
+
+def test_kernels_compiled_in_two_processes_run_right_in_a_third(tmp_path):
+    # a plain network's looped kernel and a model's, each compiled in a process of its own,
+    # then both loaded from the cache by one process: each must still run its own stages
+    def run(*names):
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+        r = subprocess.run([sys.executable, "-c", _RUN, *names], env=env, capture_output=True,
+                           text=True, check=True)
+        return json.loads(r.stdout.splitlines()[-1])
+    plain, model = run("plain")["plain"], run("model")["model"]
+    both = run("plain", "model")
+    assert both == {"plain": plain, "model": model}
+    assert "converged" in model[0] and len(set(model[0])) > 1  # a mix: the check can tell
