@@ -14,7 +14,8 @@ Each kernel gets its own qualified name, so Numba's on-disk cache keeps one file
 
 The looped kernels' stages (loops.stage: activations, loss, deltas, gradients, shuffle) are
 the exception: they do not depend on the rule, so each is its own flat function, compiled once
-per mode and called by every rule's kernel, which then compiles in a fraction of the time.
+per variant (_stage) and called by every rule's kernel, which then compiles in a fraction of
+the time.
 """
 import collections
 import contextlib
@@ -48,7 +49,8 @@ LOOPED_MODEL = Shape((1, 1 << 40, 1), model=True)
 FAST_FLAGS = {"contract", "arcp", "nsz", "reassoc", "afn"}
 
 
-# loops.py's stages by (fast, model, e^x), each compiled once for every rule's kernel
+# loops.py's stages by variant (exact/fast, plain/model, e^x), each compiled once for every
+# rule's kernel
 _stages = collections.defaultdict(dict)
 
 
@@ -105,13 +107,12 @@ def compose(template, shape, optimizer, order, margin=False, record=False, decay
             prims["exp"] = fast_exp
         elif (shape.looped or shape.sigmoids <= TABLE_EXP_SITES) and table_exp_is_libms():
             prims["exp"] = table_exp
-        key = fast, shape.model, prims.get("exp")
         variant = "_".join([("exact", "fast")[fast], ("plain", "model")[shape.model],
                             getattr(prims.get("exp"), "__name__", "libm")])
-        memo = dict(_stages[key])
+        memo = dict(_stages[variant])
         parts = {k: retarget(f, njit(inline="always"), prims, memo, functools.partial(
             _stage, fast, variant)) for k, f in parts.items()}
-        _stages[key].update((k, f) for k, f in memo.items() if not inlinable(f))
+        _stages[variant].update((k, f) for k, f in memo.items() if not inlinable(f))
     py = template.py_func
     args = ", ".join(list(inspect.signature(py).parameters)[len(FORMULAS):])
     name = (f"{py.__name__}_{net(shape).key}_{optimizer}_{order}"

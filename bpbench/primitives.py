@@ -55,7 +55,8 @@ def select(condition, a, b):
 
 @njit(inline="always")
 def exp(x):
-    """e^x, libm's (what Python's math.exp computes); fast kernels swap in fast_exp."""
+    """e^x, libm's (what Python's math.exp computes); kernels.compose swaps in fast_exp
+    (fast mode) or table_exp (libm's number, vectorised)."""
     return np.exp(x)
 
 
@@ -263,7 +264,7 @@ def _is64(typingctx, x):
 @njit(inline="always")
 def table_exp(x):
     """e^x bit for bit as libm computes it, in a form that vectorises (float64; float32 takes
-    libm's expf). The exact looped kernels use it (kernels.compose)."""
+    libm's expf). Exact kernels use it where it pays (kernels.compose, TABLE_EXP_SITES)."""
     if _is64(x):
         y = _table_exp64(np.float64(x))
     else:
